@@ -1,0 +1,27 @@
+// What every `kiln` subcommand shares: where the services are, the token,
+// and whether to print JSON for scripts.
+#pragma once
+
+#include <string>
+
+#include "CLI/CLI.hpp"
+
+namespace kiln::cli {
+
+struct CliContext {
+  std::string token;
+  bool json = false;
+  std::string data_address = "127.0.0.1:7001";
+  std::string preprocess_address = "127.0.0.1:7002";
+  std::string training_address = "127.0.0.1:7003";
+  std::string evaluation_address = "127.0.0.1:7004";
+  std::string registry_address = "127.0.0.1:7005";
+};
+
+// Each subcommand registers itself on the app; `run` is set to its action,
+// which returns the process exit code.
+using Action = std::function<int()>;
+
+void AddHealthCommand(CLI::App& app, CliContext& context, Action& run);
+
+}  // namespace kiln::cli

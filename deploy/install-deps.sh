@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Installs everything Kiln's build, tests and benchmarks need on Debian
+# bookworm: Debian packages, then the npm packages pinned by package-lock.json.
+# Idempotent and quiet when there is nothing to do. Runs as root (or via sudo).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build ccache pkg-config git ca-certificates
+  # gRPC / protobuf / abseil
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
+  # training: libtorch with c10d/Gloo
+  libtorch-dev libgloo-dev
+  # storage and formats
+  libpqxx-dev postgresql libsqlite3-dev sqlite3 libarchive-dev libssl-dev
+  # HTTP, JSON, CLI
+  libcpp-httplib-dev nlohmann-json3-dev libcli11-dev
+  # tests
+  libgtest-dev libgmock-dev chromium
+  # deployment checks and benchmarks
+  docker-compose wrk nginx-light python3-torch procps psmisc curl
+)
+
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+    missing+=("$p")
+  fi
+done
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
+fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+fi
+
+# npm packages for the JavaScript parts (tfjs parity tests, browser tests).
+# Reinstall only when the lock file changed since the last install.
+if [ -f "$root/package-lock.json" ]; then
+  stamp="$root/node_modules/.kiln-lock-sha256"
+  want="$(sha256sum "$root/package-lock.json" | cut -d' ' -f1)"
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    echo "install-deps: npm ci"
+    (cd "$root" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    echo "$want" > "$stamp"
+  fi
+fi

@@ -1,0 +1,101 @@
+#include "services/common/server.h"
+
+#include <signal.h>
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+
+#include "absl/strings/str_cat.h"
+#include "services/common/auth/interceptor.h"
+#include "services/common/log.h"
+
+namespace kiln {
+namespace {
+
+constexpr int kMaxMessageBytes = 64 << 20;
+
+sigset_t TerminationSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(ServerSpec spec) {
+  if (spec.policy == nullptr) return absl::InvalidArgumentError("server has no auth policy");
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(spec.listen, grpc::InsecureServerCredentials(), &port);
+  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  builder.SetMaxSendMessageSize(kMaxMessageBytes);
+  for (grpc::Service* service : spec.services) builder.RegisterService(service);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(auth::MakeAuthInterceptorFactory(spec.policy));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
+
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", spec.listen, ": the address is malformed or already in use"));
+  }
+  server->GetHealthCheckService()->SetServingStatus(true);
+  log::Info("listening on ", spec.listen, " (port ", port, ")");
+  return std::unique_ptr<GrpcServer>(new GrpcServer(std::move(server), port));
+}
+
+void GrpcServer::Shutdown(absl::Duration grace) {
+  server_->GetHealthCheckService()->SetServingStatus(false);
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  server_->Wait();
+}
+
+absl::StatusOr<std::shared_ptr<const auth::Policy>> MakePolicy(const ServiceConfig& config) {
+  auto policy = std::make_shared<auth::Policy>();
+  absl::StatusOr<auth::TokenTable> tokens =
+      auth::TokenTable::FromConfig(config.tokens, config.tokens_file);
+  if (!tokens.ok()) return tokens.status();
+  policy->tokens = *std::move(tokens);
+  policy->public_reads = config.public_reads;
+  policy->disabled = config.no_auth;
+  if (policy->disabled) {
+    log::Warning("authentication is off (--no-auth): anyone can change state");
+  } else if (policy->tokens.empty()) {
+    log::Warning("no tokens configured (KILN_TOKENS): every RPC that needs one is refused");
+  }
+  return policy;
+}
+
+void BlockTerminationSignals() {
+  sigset_t set = TerminationSignals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int WaitForTerminationSignal() {
+  sigset_t set = TerminationSignals();
+  int signal = 0;
+  sigwait(&set, &signal);
+  return signal;
+}
+
+int ServeUntilSignal(ServerSpec spec, const ServiceConfig& config) {
+  absl::StatusOr<std::unique_ptr<GrpcServer>> server = GrpcServer::Start(std::move(spec));
+  if (!server.ok()) {
+    log::Error(server.status().message());
+    return 1;
+  }
+  const int signal = WaitForTerminationSignal();
+  log::Info("received ", strsignal(signal), ", shutting down");
+  (*server)->Shutdown(absl::Seconds(config.shutdown_grace_seconds));
+  log::Info("stopped");
+  return 0;
+}
+
+}  // namespace kiln

@@ -1,0 +1,26 @@
+// Checks shared by every service's edge: text encoding, names, dataset
+// specs. Each returns InvalidArgument naming the field and what is allowed.
+#pragma once
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "kiln/v1/common.pb.h"
+
+namespace kiln {
+
+bool IsValidUtf8(absl::string_view text);
+
+// A category (newsgroup) name: 1..128 characters of [A-Za-z0-9._+-].
+bool IsValidCategory(absl::string_view name);
+
+// `field` names the spec in messages, e.g. "dataset" or "spec.train_years".
+// Requires at least one category and one year range; categories valid and
+// distinct; ranges within 1..9999, first <= last, not overlapping.
+absl::Status ValidateDatasetSpec(const kiln::v1::DatasetSpec& spec, absl::string_view field);
+
+// Same rules for a list of year ranges alone.
+absl::Status ValidateYearRanges(
+    const google::protobuf::RepeatedPtrField<kiln::v1::YearRange>& ranges,
+    absl::string_view field);
+
+}  // namespace kiln

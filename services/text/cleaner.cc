@@ -1,0 +1,309 @@
+#include "services/text/cleaner.h"
+
+#include <cstdint>
+#include <cstring>
+
+#include "services/text/spec.h"
+
+namespace kiln::text {
+namespace {
+
+// ASCII byte classes. Bytes >= 0x80 have no flag, so "the previous byte is
+// not in class X" is one table lookup even when it belongs to a multi-byte
+// sequence (all classes are ASCII-only).
+enum : uint8_t {
+  kAlnum = 1,    // a-z A-Z 0-9: the token alphabet
+  kAddress = 2,  // e-mail local part: alnum and . _ % + -
+  kUrlChar = 4,  // URL continuation: address chars and ~ : / ? # @ $ & =
+  kLabel = 8,    // domain label: alnum and -
+  kLetter = 16,  // a-z A-Z: the only bytes a URL can start with
+};
+
+// What a code point in U+0080..U+037F (the two-byte UTF-8 sequences the
+// scanner decodes) contributes.
+enum class Kind : uint8_t { kSeparator, kFold, kIgnored };
+struct TwoByte {
+  Kind kind = Kind::kSeparator;
+  char first = 0;
+  char second = 0;  // 0 when the fold is one letter
+};
+
+constexpr uint32_t kTwoByteFirst = 0x80;
+constexpr uint32_t kTwoByteLast = 0x37F;
+
+struct FoldRange {
+  uint32_t first;
+  uint32_t last;
+  const char* letters;
+};
+
+// The fold table of docs/preprocessing.md; clients/text/kiln-text.js holds
+// the same list.
+constexpr FoldRange kFoldRanges[] = {
+    {0xC0, 0xC5, "a"},   {0xC6, 0xC6, "ae"},  {0xC7, 0xC7, "c"},
+    {0xC8, 0xCB, "e"},   {0xCC, 0xCF, "i"},   {0xD0, 0xD0, "d"},
+    {0xD1, 0xD1, "n"},   {0xD2, 0xD6, "o"},   {0xD8, 0xD8, "o"},
+    {0xD9, 0xDC, "u"},   {0xDD, 0xDD, "y"},   {0xDE, 0xDE, "th"},
+    {0xDF, 0xDF, "ss"},  {0xE0, 0xE5, "a"},   {0xE6, 0xE6, "ae"},
+    {0xE7, 0xE7, "c"},   {0xE8, 0xEB, "e"},   {0xEC, 0xEF, "i"},
+    {0xF0, 0xF0, "d"},   {0xF1, 0xF1, "n"},   {0xF2, 0xF6, "o"},
+    {0xF8, 0xF8, "o"},   {0xF9, 0xFC, "u"},   {0xFD, 0xFD, "y"},
+    {0xFE, 0xFE, "th"},  {0xFF, 0xFF, "y"},   {0x100, 0x105, "a"},
+    {0x106, 0x10D, "c"}, {0x10E, 0x111, "d"}, {0x112, 0x11B, "e"},
+    {0x11C, 0x123, "g"}, {0x124, 0x127, "h"}, {0x128, 0x131, "i"},
+    {0x132, 0x133, "ij"}, {0x134, 0x135, "j"}, {0x136, 0x138, "k"},
+    {0x139, 0x142, "l"}, {0x143, 0x14B, "n"}, {0x14C, 0x151, "o"},
+    {0x152, 0x153, "oe"}, {0x154, 0x159, "r"}, {0x15A, 0x161, "s"},
+    {0x162, 0x167, "t"}, {0x168, 0x173, "u"}, {0x174, 0x175, "w"},
+    {0x176, 0x178, "y"}, {0x179, 0x17E, "z"}, {0x17F, 0x17F, "s"},
+};
+
+// Deleted without ending the token: soft hyphen and combining diacritics,
+// so that decomposed "e" + U+0301 reads like precomposed U+00E9.
+constexpr FoldRange kIgnoredRanges[] = {
+    {0xAD, 0xAD, ""},
+    {0x300, 0x36F, ""},
+};
+
+struct Tables {
+  uint8_t flags[256] = {};
+  char lower[256] = {};  // the lower-cased alnum byte, 0 otherwise
+  TwoByte two_byte[kTwoByteLast - kTwoByteFirst + 1] = {};
+};
+
+constexpr bool Contains(const char* set, char c) {
+  for (; *set != '\0'; ++set) {
+    if (*set == c) return true;
+  }
+  return false;
+}
+
+constexpr Tables MakeTables() {
+  Tables t;
+  for (int b = 0; b < 128; ++b) {
+    const char c = static_cast<char>(b);
+    const bool digit = c >= '0' && c <= '9';
+    const bool upper = c >= 'A' && c <= 'Z';
+    const bool lower = c >= 'a' && c <= 'z';
+    uint8_t flags = 0;
+    if (digit || upper || lower) {
+      flags = kAlnum | kAddress | kUrlChar | kLabel;
+      if (!digit) flags |= kLetter;
+      t.lower[b] = upper ? static_cast<char>(c - 'A' + 'a') : c;
+    } else if (Contains("._%+", c)) {
+      flags = kAddress | kUrlChar;
+    } else if (c == '-') {
+      flags = kAddress | kUrlChar | kLabel;
+    } else if (Contains("~:/?#@$&=", c)) {
+      flags = kUrlChar;
+    }
+    t.flags[b] = flags;
+  }
+  for (const FoldRange& range : kFoldRanges) {
+    for (uint32_t cp = range.first; cp <= range.last; ++cp) {
+      TwoByte& entry = t.two_byte[cp - kTwoByteFirst];
+      entry.kind = Kind::kFold;
+      entry.first = range.letters[0];
+      entry.second = range.letters[1];
+    }
+  }
+  for (const FoldRange& range : kIgnoredRanges) {
+    for (uint32_t cp = range.first; cp <= range.last; ++cp) {
+      t.two_byte[cp - kTwoByteFirst].kind = Kind::kIgnored;
+    }
+  }
+  return t;
+}
+
+constexpr Tables kTables = MakeTables();
+
+inline bool Has(unsigned char byte, uint8_t flag) {
+  return (kTables.flags[byte] & flag) != 0;
+}
+
+// Appends tokens to the output, inserting the single spaces between them and
+// applying the long-number rule when a token ends.
+class TokenWriter {
+ public:
+  explicit TokenWriter(char* out) : begin_(out), out_(out) {}
+
+  void Put(char c) {
+    if (!in_token_) StartToken();
+    *out_++ = c;
+  }
+
+  void EndToken() {
+    if (!in_token_) return;
+    in_token_ = false;
+    if (out_ - token_start_ >= kMinPlaceholderDigits && IsAllDigits()) {
+      out_ = token_start_;
+      Append(kNumberToken);
+    }
+  }
+
+  void PutPlaceholder(std::string_view placeholder) {
+    EndToken();
+    StartToken();
+    Append(placeholder);
+    in_token_ = false;
+  }
+
+  size_t size() const { return static_cast<size_t>(out_ - begin_); }
+
+ private:
+  void StartToken() {
+    if (out_ != begin_) *out_++ = ' ';
+    token_start_ = out_;
+    in_token_ = true;
+  }
+
+  void Append(std::string_view s) {
+    std::memcpy(out_, s.data(), s.size());
+    out_ += s.size();
+  }
+
+  bool IsAllDigits() const {
+    for (const char* c = token_start_; c != out_; ++c) {
+      if (*c < '0' || *c > '9') return false;
+    }
+    return true;
+  }
+
+  char* const begin_;
+  char* out_;
+  char* token_start_ = nullptr;
+  bool in_token_ = false;
+};
+
+using Byte = unsigned char;
+
+// Matches `prefix` (lower-case ASCII) at p, ignoring the case of letters.
+bool StartsWithCaseless(const Byte* p, const Byte* end, std::string_view prefix) {
+  if (static_cast<size_t>(end - p) < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    const char c = static_cast<char>(p[i]);
+    if (c != prefix[i] && kTables.lower[p[i]] != prefix[i]) return false;
+  }
+  return true;
+}
+
+// A URL at p (an ASCII letter that does not follow an alnum): returns its
+// end, or nullptr.
+const Byte* MatchUrl(const Byte* p, const Byte* end) {
+  static constexpr std::string_view kPrefixes[] = {"http://", "https://", "ftp://",
+                                                   "www."};
+  for (std::string_view prefix : kPrefixes) {
+    if (!StartsWithCaseless(p, end, prefix)) continue;
+    const Byte* q = p + prefix.size();
+    if (q == end || !Has(*q, kAlnum)) return nullptr;
+    while (q != end && Has(*q, kUrlChar)) ++q;
+    return q;
+  }
+  return nullptr;
+}
+
+// An e-mail address whose local part starts at p and whose '@' is `at` (the
+// first '@' at or after p): returns its end, or nullptr.
+const Byte* MatchEmail(const Byte* p, const Byte* at, const Byte* end) {
+  while (p != at && Has(*p, kAddress)) ++p;
+  if (p != at) return nullptr;
+  const Byte* q = at + 1;
+  int labels = 0;
+  while (true) {
+    const Byte* label_start = q;
+    while (q != end && Has(*q, kLabel)) ++q;
+    if (q == label_start) return nullptr;  // "@" or ".." with nothing after
+    ++labels;
+    // A dot continues the domain only when a label follows it; otherwise it
+    // is the sentence's full stop.
+    if (q + 1 < end && *q == '.' && Has(q[1], kLabel)) {
+      ++q;
+      continue;
+    }
+    break;
+  }
+  return labels >= 2 ? q : nullptr;
+}
+
+const Byte* FindAt(const Byte* p, const Byte* end) {
+  if (p == end) return end;  // p may be null for an empty view
+  const void* at = std::memchr(p, '@', static_cast<size_t>(end - p));
+  return at == nullptr ? end : static_cast<const Byte*>(at);
+}
+
+}  // namespace
+
+size_t CleanTextTo(std::string_view utf8, char* out) {
+  const Byte* const begin = reinterpret_cast<const Byte*>(utf8.data());
+  const Byte* const end = begin + utf8.size();
+  // The next '@' at or after p, or end: e-mail matching costs nothing in
+  // the (usual) stretches of text without one.
+  const Byte* next_at = FindAt(begin, end);
+  TokenWriter writer(out);
+  const Byte* p = begin;
+  while (p != end) {
+    const Byte b = *p;
+    if (b < 0x80) {
+      const uint8_t flags = kTables.flags[b];
+      if (flags & kAddress) {
+        const uint8_t prev = p == begin ? 0 : kTables.flags[p[-1]];
+        if ((flags & kLetter) && !(prev & kAlnum)) {
+          if (const Byte* url_end = MatchUrl(p, end)) {
+            writer.PutPlaceholder(kUrlToken);
+            p = url_end;
+            continue;
+          }
+        }
+        if (!(prev & kAddress) && next_at != end) {
+          if (next_at < p) next_at = FindAt(p, end);
+          if (next_at != end) {
+            if (const Byte* email_end = MatchEmail(p, next_at, end)) {
+              writer.PutPlaceholder(kEmailToken);
+              p = email_end;
+              continue;
+            }
+          }
+        }
+      }
+      if (flags & kAlnum) {
+        // Within a run of alnum bytes no URL or e-mail can start.
+        do {
+          writer.Put(kTables.lower[*p]);
+          ++p;
+        } while (p != end && Has(*p, kAlnum));
+      } else {
+        writer.EndToken();
+        ++p;
+      }
+      continue;
+    }
+    // Only two-byte sequences up to U+037F can be letters or ignored; every
+    // other byte >= 0x80, valid or not, is a separator on its own (a
+    // continuation byte never starts a sequence, so this skips nothing that
+    // a strict decoder would read as a letter).
+    if (b >= 0xC2 && b <= 0xCD && p + 1 != end && (p[1] & 0xC0) == 0x80) {
+      const uint32_t cp = ((b & 0x1Fu) << 6) | (p[1] & 0x3Fu);
+      const TwoByte& entry = kTables.two_byte[cp - kTwoByteFirst];
+      if (entry.kind == Kind::kFold) {
+        writer.Put(entry.first);
+        if (entry.second != 0) writer.Put(entry.second);
+      } else if (entry.kind == Kind::kSeparator) {
+        writer.EndToken();
+      }
+      p += 2;
+      continue;
+    }
+    writer.EndToken();
+    ++p;
+  }
+  writer.EndToken();
+  return writer.size();
+}
+
+std::string CleanText(std::string_view utf8) {
+  std::string cleaned(CleanedSizeBound(utf8.size()), '\0');
+  cleaned.resize(CleanTextTo(utf8, cleaned.data()));
+  return cleaned;
+}
+
+}  // namespace kiln::text

@@ -1,0 +1,282 @@
+// The data service over real gRPC on loopback with a real PostgreSQL.
+#include <grpcpp/grpcpp.h>
+
+#include "gtest/gtest.h"
+#include "kiln/v1/data.grpc.pb.h"
+#include "services/common/client.h"
+#include "services/common/db/migrations.h"
+#include "services/common/server.h"
+#include "services/data/data_migrations.h"
+#include "services/data/data_service.h"
+#include "tests/support/postgres_environment.h"
+
+namespace kiln::data {
+namespace {
+
+constexpr char kWriterToken[] = "writer-token-0123456789";
+constexpr char kReaderToken[] = "reader-token-0123456789";
+
+kiln::v1::PostInput MakePost(std::string body, std::string category, int year,
+                             std::string source = "") {
+  kiln::v1::PostInput post;
+  post.set_body(std::move(body));
+  post.set_category(std::move(category));
+  post.set_year(year);
+  post.set_source(std::move(source));
+  return post;
+}
+
+kiln::v1::DatasetSpec Dataset(std::vector<std::string> categories, int first, int last) {
+  kiln::v1::DatasetSpec spec;
+  for (auto& category : categories) spec.add_categories(category);
+  auto* years = spec.add_years();
+  years->set_first(first);
+  years->set_last(last);
+  return spec;
+}
+
+class DataServiceTest : public kiln::testing::PostgresTest {
+ protected:
+  void SetUp() override {
+    PostgresTest::SetUp();
+    auto pool = db::Pool::Create({database_uri()});
+    ASSERT_TRUE(pool.ok()) << pool.status();
+    pool_ = *std::move(pool);
+    ASSERT_TRUE(db::ApplyMigrations(*pool_, "data", Migrations()).ok());
+    store_ = std::make_unique<PostStore>(*pool_);
+    service_ = std::make_unique<DataServiceImpl>(*store_);
+    ServiceConfig config;
+    config.tokens = std::string("writer:") + kWriterToken + ",reader:" + kReaderToken;
+    auto server = GrpcServer::Start({"kiln-data", "127.0.0.1:0", *MakePolicy(config), {service_.get()}});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    stub_ = kiln::v1::DataService::NewStub(MakeChannel("127.0.0.1:" + std::to_string(server_->port())));
+  }
+
+  void TearDown() override {
+    if (server_) server_->Shutdown(absl::Seconds(1));
+    server_.reset();
+    service_.reset();
+    store_.reset();
+    pool_.reset();
+    PostgresTest::TearDown();
+  }
+
+  // Streams `batches` and returns the reply.
+  grpc::Status Import(const std::vector<std::vector<kiln::v1::PostInput>>& batches,
+                      kiln::v1::ImportPostsResponse& response,
+                      const std::string& token = kWriterToken) {
+    grpc::ClientContext context;
+    PrepareContext(context, token, absl::Seconds(30));
+    auto writer = stub_->ImportPosts(&context, &response);
+    for (const auto& batch : batches) {
+      kiln::v1::ImportPostsRequest request;
+      for (const auto& post : batch) *request.add_posts() = post;
+      if (!writer->Write(request)) break;
+    }
+    writer->WritesDone();
+    return writer->Finish();
+  }
+
+  std::vector<kiln::v1::Post> Query(const kiln::v1::QueryPostsRequest& request,
+                                    int* pages = nullptr) {
+    grpc::ClientContext context;
+    PrepareContext(context, kReaderToken, absl::Seconds(30));
+    auto reader = stub_->QueryPosts(&context, request);
+    std::vector<kiln::v1::Post> posts;
+    kiln::v1::QueryPostsResponse page;
+    int count = 0;
+    while (reader->Read(&page)) {
+      ++count;
+      EXPECT_EQ(page.last_id(), page.posts(page.posts_size() - 1).id());
+      for (const auto& post : page.posts()) posts.push_back(post);
+    }
+    grpc::Status status = reader->Finish();
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    if (pages) *pages = count;
+    return posts;
+  }
+
+  std::unique_ptr<db::Pool> pool_;
+  std::unique_ptr<PostStore> store_;
+  std::unique_ptr<DataServiceImpl> service_;
+  std::unique_ptr<GrpcServer> server_;
+  std::unique_ptr<kiln::v1::DataService::Stub> stub_;
+};
+
+TEST_F(DataServiceTest, ImportsValidPostsAndRejectsEachBadOneWithItsReason) {
+  const std::string invalid_utf8("caf\xC3", 4);
+  std::vector<kiln::v1::PostInput> batch = {
+      MakePost("Rockets reach orbit.", "sci.space", 1930, "a"),
+      MakePost("", "sci.space", 1930, "empty"),
+      MakePost("No category here", "", 1930, "no-category"),
+      MakePost("Bad category", "sci space!", 1930, "bad-category"),
+      MakePost("Too early", "sci.med", 0, "year-0"),
+      MakePost("Too late", "sci.med", 10000, "year-10000"),
+      MakePost(std::string((1 << 20) + 1, 'x'), "sci.med", 1990, "huge"),
+      MakePost(invalid_utf8, "sci.med", 1990, "bad-utf8"),
+      MakePost("Doctors and headaches \xF0\x9F\x98\x80", "sci.med", 1995, "b"),
+  };
+  kiln::v1::ImportPostsResponse response;
+  ASSERT_TRUE(Import({batch}, response).ok());
+  EXPECT_EQ(response.imported(), 2);
+  EXPECT_EQ(response.skipped(), 0);
+  EXPECT_EQ(response.rejected(), 7);
+  ASSERT_EQ(response.rejections_size(), 7);
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"body", "empty"},     {"category", "missing"}, {"category", "malformed"},
+      {"year", "outside"},   {"year", "outside"},     {"body", "1 MiB"},
+      {"body", "UTF-8"}};
+  for (size_t i = 0; i < expected.size(); ++i) {
+    const auto& rejection = response.rejections(static_cast<int>(i));
+    EXPECT_EQ(rejection.index(), static_cast<int64_t>(i + 1));
+    EXPECT_EQ(rejection.field(), expected[i].first) << rejection.reason();
+    EXPECT_NE(rejection.reason().find(expected[i].second), std::string::npos) << rejection.reason();
+    EXPECT_EQ(rejection.source(), batch[i + 1].source());
+  }
+}
+
+TEST_F(DataServiceTest, ReimportSkipsStoredPostsAcrossBatches) {
+  std::vector<kiln::v1::PostInput> first = {MakePost("one", "rec.autos", 1925),
+                                            MakePost("two", "rec.autos", 1926)};
+  kiln::v1::ImportPostsResponse response;
+  ASSERT_TRUE(Import({first}, response).ok());
+  EXPECT_EQ(response.imported(), 2);
+
+  // Same posts again plus one new; and a duplicate inside one batch.
+  std::vector<kiln::v1::PostInput> again = first;
+  again.push_back(MakePost("three", "rec.autos", 1927));
+  kiln::v1::ImportPostsResponse second;
+  ASSERT_TRUE(Import({again, {MakePost("three", "rec.autos", 1927)}}, second).ok());
+  EXPECT_EQ(second.imported(), 1);
+  EXPECT_EQ(second.skipped(), 3);
+  EXPECT_EQ(second.rejected(), 0);
+
+  // Same body in another year is another post.
+  kiln::v1::ImportPostsResponse third;
+  ASSERT_TRUE(Import({{MakePost("one", "rec.autos", 1990)}}, third).ok());
+  EXPECT_EQ(third.imported(), 1);
+}
+
+TEST_F(DataServiceTest, QueryPagesByKeysetFiltersAndShards) {
+  std::vector<kiln::v1::PostInput> posts;
+  for (int i = 0; i < 25; ++i) {
+    posts.push_back(MakePost("space post " + std::to_string(i), "sci.space", 1922 + i, "train/" + std::to_string(i)));
+    posts.push_back(MakePost("med post " + std::to_string(i), "sci.med", 1990 + i % 10, "test/" + std::to_string(i)));
+  }
+  kiln::v1::ImportPostsResponse response;
+  ASSERT_TRUE(Import({posts}, response).ok());
+  ASSERT_EQ(response.imported(), 50);
+
+  kiln::v1::QueryPostsRequest request;
+  *request.mutable_dataset() = Dataset({"sci.space"}, 1922, 1953);
+  request.set_page_size(4);
+  int pages = 0;
+  std::vector<kiln::v1::Post> space = Query(request, &pages);
+  ASSERT_EQ(space.size(), 25u);
+  EXPECT_EQ(pages, 7);
+  for (size_t i = 1; i < space.size(); ++i) EXPECT_LT(space[i - 1].id(), space[i].id());
+  for (const auto& post : space) {
+    EXPECT_EQ(post.category(), "sci.space");
+    EXPECT_EQ(post.content_hash().size(), 64u);
+    EXPECT_FALSE(post.body().empty());
+  }
+
+  // Resume after an id, with a limit, without bodies.
+  request.set_after_id(space[9].id());
+  request.set_limit(5);
+  request.set_omit_body(true);
+  std::vector<kiln::v1::Post> resumed = Query(request);
+  ASSERT_EQ(resumed.size(), 5u);
+  EXPECT_EQ(resumed[0].id(), space[10].id());
+  EXPECT_TRUE(resumed[0].body().empty());
+
+  // Two year ranges; two shards cover everything exactly once.
+  kiln::v1::QueryPostsRequest both;
+  *both.mutable_dataset() = Dataset({"sci.space", "sci.med"}, 1922, 1930);
+  auto* later = both.mutable_dataset()->add_years();
+  later->set_first(1990);
+  later->set_last(1994);
+  const size_t all = Query(both).size();
+  EXPECT_EQ(all, 9u + 15u);
+  both.set_shard_count(2);
+  both.set_shard_index(0);
+  const size_t shard0 = Query(both).size();
+  both.set_shard_index(1);
+  const size_t shard1 = Query(both).size();
+  EXPECT_EQ(shard0 + shard1, all);
+  EXPECT_GT(shard0, 0u);
+
+  // Source prefixes.
+  kiln::v1::QueryPostsRequest by_source;
+  *by_source.mutable_dataset() = Dataset({"sci.space", "sci.med"}, 1, 9999);
+  by_source.mutable_dataset()->add_sources("test/");
+  EXPECT_EQ(Query(by_source).size(), 25u);
+}
+
+TEST_F(DataServiceTest, CountsPerCategoryAndStats) {
+  kiln::v1::ImportPostsResponse response;
+  ASSERT_TRUE(Import({{MakePost("a", "sci.space", 1930, "20news-bydate-train/sci.space/1"),
+                       MakePost("b", "sci.space", 1995, "20news-bydate-test/sci.space/2"),
+                       MakePost("c", "sci.med", 1931, "20news-bydate-train/sci.med/3")}},
+                     response)
+                  .ok());
+  grpc::ClientContext context;
+  PrepareContext(context, kReaderToken);
+  kiln::v1::CountPostsRequest request;
+  *request.mutable_dataset() = Dataset({"sci.space", "sci.med", "rec.autos"}, 1922, 1953);
+  kiln::v1::CountPostsResponse counts;
+  ASSERT_TRUE(stub_->CountPosts(&context, request, &counts).ok());
+  ASSERT_EQ(counts.categories_size(), 3);
+  EXPECT_EQ(counts.categories(0).category(), "sci.space");
+  EXPECT_EQ(counts.categories(0).count(), 1);
+  EXPECT_EQ(counts.categories(1).count(), 1);
+  EXPECT_EQ(counts.categories(2).count(), 0);
+  EXPECT_EQ(counts.total(), 2);
+
+  grpc::ClientContext stats_context;
+  PrepareContext(stats_context, kReaderToken);
+  kiln::v1::GetStatsResponse stats;
+  ASSERT_TRUE(stub_->GetStats(&stats_context, {}, &stats).ok());
+  EXPECT_EQ(stats.total(), 3);
+  EXPECT_EQ(stats.min_year(), 1930);
+  EXPECT_EQ(stats.max_year(), 1995);
+  ASSERT_EQ(stats.sources_size(), 2);
+  EXPECT_EQ(stats.sources(0).source(), "20news-bydate-test");
+  EXPECT_EQ(stats.sources(1).count(), 2);
+}
+
+TEST_F(DataServiceTest, BadQueriesNameTheField) {
+  kiln::v1::QueryPostsRequest request;
+  *request.mutable_dataset() = Dataset({"sci.space"}, 1960, 1950);
+  grpc::ClientContext context;
+  PrepareContext(context, kReaderToken);
+  auto reader = stub_->QueryPosts(&context, request);
+  kiln::v1::QueryPostsResponse page;
+  EXPECT_FALSE(reader->Read(&page));
+  grpc::Status status = reader->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("dataset.years[0]"), std::string::npos)
+      << status.error_message();
+
+  grpc::ClientContext count_context;
+  PrepareContext(count_context, kReaderToken);
+  kiln::v1::CountPostsRequest count;
+  *count.mutable_dataset() = Dataset({"sci.space", "sci.space"}, 1, 2);
+  kiln::v1::CountPostsResponse counts;
+  status = stub_->CountPosts(&count_context, count, &counts);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("listed twice"), std::string::npos);
+}
+
+TEST_F(DataServiceTest, ImportNeedsAWriterToken) {
+  kiln::v1::ImportPostsResponse response;
+  EXPECT_EQ(Import({{MakePost("x", "a", 1)}}, response, "").error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Import({{MakePost("x", "a", 1)}}, response, kReaderToken).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(store_->Stats()->total(), 0);
+}
+
+}  // namespace
+}  // namespace kiln::data

@@ -1,0 +1,2 @@
+ALTER TABLE notes ADD COLUMN tag text NOT NULL DEFAULT 'untagged';
+CREATE INDEX notes_by_tag ON notes (tag);

@@ -1,0 +1,91 @@
+// Properties of cleaning and tokenizing that hold for every input; the
+// expected tokens of specific inputs live in tests/golden/text-vectors.json.
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "services/text/cleaner.h"
+#include "services/text/spec.h"
+#include "services/text/tokenizer.h"
+
+namespace kiln::text {
+namespace {
+
+// Bytes that exercise every branch of the scanner: letters, digits, address
+// and URL punctuation, lead and continuation bytes, and bytes that are never
+// valid UTF-8.
+std::string RandomText(std::mt19937& rng) {
+  static constexpr std::string_view kPieces[] = {
+      "a", "Z", "7", "12345", "@", ".", "-", "_", "+", ":", "/", " ", "\n",
+      "http://", "www.", "ftp://", "x@y.z", "\xC3", "\xA9", "\xC3\xA9", "\xC5\x93",
+      "\xCC\x81", "\xC2\xAD", "\xFF", "\xC0", "\xED\xA0\x80", "\xF0\x9F\x98\x80",
+      "\xE2\x82", "\x80",
+  };
+  std::uniform_int_distribution<size_t> piece(0, std::size(kPieces) - 1);
+  std::uniform_int_distribution<int> length(0, 40);
+  std::string text;
+  for (int i = length(rng); i > 0; --i) text += kPieces[piece(rng)];
+  return text;
+}
+
+TEST(CleanTextTest, OutputIsTokensJoinedBySingleSpacesWithinTheBound) {
+  std::mt19937 rng(20240601);
+  for (int round = 0; round < 20000; ++round) {
+    const std::string text = RandomText(rng);
+    // Guard bytes after the bound catch writes past it.
+    const size_t bound = CleanedSizeBound(text.size());
+    std::string out(bound + 16, '#');
+    const size_t size = CleanTextTo(text, out.data());
+    ASSERT_LE(size, bound);
+    ASSERT_EQ(out.substr(bound), std::string(16, '#'));
+    const std::string cleaned = out.substr(0, size);
+
+    std::vector<std::string_view> tokens;
+    SplitCleanText(cleaned, &tokens);
+    for (std::string_view token : tokens) {
+      ASSERT_TRUE(IsToken(token)) << "token \"" << token << "\" of " << text;
+    }
+    std::string joined;
+    for (std::string_view token : tokens) {
+      if (!joined.empty()) joined += ' ';
+      joined += token;
+    }
+    ASSERT_EQ(joined, cleaned);
+    ASSERT_EQ(CleanText(text), cleaned);
+    ASSERT_EQ(Tokenize(text), std::vector<std::string>(tokens.begin(), tokens.end()));
+  }
+}
+
+TEST(CleanTextTest, WorstCaseExpansionFitsTheBound) {
+  std::string text;
+  for (int i = 0; i < 1000; ++i) text += "a@b.c ";
+  const std::string cleaned = CleanText(text);
+  EXPECT_LE(cleaned.size(), CleanedSizeBound(text.size()));
+  EXPECT_EQ(Tokenize(text).size(), 1000u);
+}
+
+TEST(TokenizerTest, ReusedTokenizerMatchesFreshTokenization) {
+  Tokenizer tokenizer;
+  const std::string long_text(5000, 'x');
+  for (std::string_view text : {std::string_view(long_text), std::string_view("Short text."),
+                                std::string_view(""), std::string_view("caf\xC3\xA9 at@x.org")}) {
+    const std::vector<std::string_view>& views = tokenizer.Tokenize(text);
+    EXPECT_EQ(std::vector<std::string>(views.begin(), views.end()), Tokenize(text));
+  }
+}
+
+TEST(IsTokenTest, AcceptsExactlyWhatCleaningProduces) {
+  for (std::string_view word : {"a", "x11r5", "1234", "123456x", kEmailToken, kUrlToken,
+                                kNumberToken}) {
+    EXPECT_TRUE(IsToken(word)) << word;
+  }
+  for (std::string_view word : {"", "A", "12345", "two words", "caf\xC3\xA9", "<pad>",
+                                "<oov>", "don't"}) {
+    EXPECT_FALSE(IsToken(word)) << word;
+  }
+}
+
+}  // namespace
+}  // namespace kiln::text
