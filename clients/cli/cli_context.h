@@ -2,6 +2,7 @@
 // and whether to print JSON for scripts.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "CLI/CLI.hpp"
@@ -23,5 +24,6 @@ struct CliContext {
 using Action = std::function<int()>;
 
 void AddHealthCommand(CLI::App& app, CliContext& context, Action& run);
+void AddIngestCommand(CLI::App& app, CliContext& context, Action& run);
 
 }  // namespace kiln::cli

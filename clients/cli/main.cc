@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
                   "registry service host:port");
 
   kiln::cli::AddHealthCommand(app, context, run);
+  kiln::cli::AddIngestCommand(app, context, run);
 
   CLI11_PARSE(app, argc, argv);
   return run ? run() : 2;

@@ -16,7 +16,7 @@ enum : uint8_t {
   kAddress = 2,  // e-mail local part: alnum and . _ % + -
   kUrlChar = 4,  // URL continuation: address chars and ~ : / ? # @ $ & =
   kLabel = 8,    // domain label: alnum and -
-  kLetter = 16,  // a-z A-Z: the only bytes a URL can start with
+  kUrlStart = 16,  // h f w, either case: the first letters of URL prefixes
 };
 
 // What a code point in U+0080..U+037F (the two-byte UTF-8 sequences the
@@ -88,7 +88,7 @@ constexpr Tables MakeTables() {
     uint8_t flags = 0;
     if (digit || upper || lower) {
       flags = kAlnum | kAddress | kUrlChar | kLabel;
-      if (!digit) flags |= kLetter;
+      if (Contains("hfwHFW", c)) flags |= kUrlStart;
       t.lower[b] = upper ? static_cast<char>(c - 'A' + 'a') : c;
     } else if (Contains("._%+", c)) {
       flags = kAddress | kUrlChar;
@@ -121,68 +121,15 @@ inline bool Has(unsigned char byte, uint8_t flag) {
   return (kTables.flags[byte] & flag) != 0;
 }
 
-// Appends tokens to the output, inserting the single spaces between them and
-// applying the long-number rule when a token ends.
-class TokenWriter {
- public:
-  explicit TokenWriter(char* out) : begin_(out), out_(out) {}
-
-  void Put(char c) {
-    if (!in_token_) StartToken();
-    *out_++ = c;
-  }
-
-  void EndToken() {
-    if (!in_token_) return;
-    in_token_ = false;
-    if (out_ - token_start_ >= kMinPlaceholderDigits && IsAllDigits()) {
-      out_ = token_start_;
-      Append(kNumberToken);
-    }
-  }
-
-  void PutPlaceholder(std::string_view placeholder) {
-    EndToken();
-    StartToken();
-    Append(placeholder);
-    in_token_ = false;
-  }
-
-  size_t size() const { return static_cast<size_t>(out_ - begin_); }
-
- private:
-  void StartToken() {
-    if (out_ != begin_) *out_++ = ' ';
-    token_start_ = out_;
-    in_token_ = true;
-  }
-
-  void Append(std::string_view s) {
-    std::memcpy(out_, s.data(), s.size());
-    out_ += s.size();
-  }
-
-  bool IsAllDigits() const {
-    for (const char* c = token_start_; c != out_; ++c) {
-      if (*c < '0' || *c > '9') return false;
-    }
-    return true;
-  }
-
-  char* const begin_;
-  char* out_;
-  char* token_start_ = nullptr;
-  bool in_token_ = false;
-};
-
 using Byte = unsigned char;
 
 // Matches `prefix` (lower-case ASCII) at p, ignoring the case of letters.
 bool StartsWithCaseless(const Byte* p, const Byte* end, std::string_view prefix) {
   if (static_cast<size_t>(end - p) < prefix.size()) return false;
   for (size_t i = 0; i < prefix.size(); ++i) {
-    const char c = static_cast<char>(p[i]);
-    if (c != prefix[i] && kTables.lower[p[i]] != prefix[i]) return false;
+    if (p[i] != static_cast<Byte>(prefix[i]) && kTables.lower[p[i]] != prefix[i]) {
+      return false;
+    }
   }
   return true;
 }
@@ -190,29 +137,35 @@ bool StartsWithCaseless(const Byte* p, const Byte* end, std::string_view prefix)
 // A URL at p (an ASCII letter that does not follow an alnum): returns its
 // end, or nullptr.
 const Byte* MatchUrl(const Byte* p, const Byte* end) {
-  static constexpr std::string_view kPrefixes[] = {"http://", "https://", "ftp://",
-                                                   "www."};
-  for (std::string_view prefix : kPrefixes) {
-    if (!StartsWithCaseless(p, end, prefix)) continue;
-    const Byte* q = p + prefix.size();
-    if (q == end || !Has(*q, kAlnum)) return nullptr;
-    while (q != end && Has(*q, kUrlChar)) ++q;
-    return q;
+  size_t prefix_size = 0;
+  switch (kTables.lower[*p]) {
+    case 'h':
+      if (StartsWithCaseless(p, end, "http://")) prefix_size = 7;
+      if (StartsWithCaseless(p, end, "https://")) prefix_size = 8;
+      break;
+    case 'f':
+      if (StartsWithCaseless(p, end, "ftp://")) prefix_size = 6;
+      break;
+    case 'w':
+      if (StartsWithCaseless(p, end, "www.")) prefix_size = 4;
+      break;
   }
-  return nullptr;
+  if (prefix_size == 0) return nullptr;
+  const Byte* q = p + prefix_size;
+  if (q == end || !Has(*q, kAlnum)) return nullptr;
+  while (q != end && Has(*q, kUrlChar)) ++q;
+  return q;
 }
 
-// An e-mail address whose local part starts at p and whose '@' is `at` (the
-// first '@' at or after p): returns its end, or nullptr.
-const Byte* MatchEmail(const Byte* p, const Byte* at, const Byte* end) {
-  while (p != at && Has(*p, kAddress)) ++p;
-  if (p != at) return nullptr;
+// The domain of an e-mail address whose '@' is at `at`: returns its end, or
+// nullptr when fewer than two labels follow.
+const Byte* MatchDomain(const Byte* at, const Byte* end) {
   const Byte* q = at + 1;
   int labels = 0;
   while (true) {
     const Byte* label_start = q;
     while (q != end && Has(*q, kLabel)) ++q;
-    if (q == label_start) return nullptr;  // "@" or ".." with nothing after
+    if (q == label_start) return nullptr;  // "@" or "." with no label after
     ++labels;
     // A dot continues the domain only when a label follows it; otherwise it
     // is the sentence's full stop.
@@ -231,34 +184,93 @@ const Byte* FindAt(const Byte* p, const Byte* end) {
   return at == nullptr ? end : static_cast<const Byte*>(at);
 }
 
-}  // namespace
+// Where the local part of an e-mail whose '@' is `at` would start: the start
+// of the run of address bytes that ends at `at`, never before `floor`.
+// Equals `at` when no address byte precedes it (no e-mail possible).
+const Byte* LocalPartStart(const Byte* floor, const Byte* at, const Byte* end) {
+  if (at == end) return end;
+  const Byte* start = at;
+  while (start != floor && Has(start[-1], kAddress)) --start;
+  return start;
+}
 
-size_t CleanTextTo(std::string_view utf8, char* out) {
+void AppendTo(char*& out, std::string_view s) {
+  std::memcpy(out, s.data(), s.size());
+  out += s.size();
+}
+
+bool IsAllDigits(const char* begin, const char* end) {
+  for (; begin != end; ++begin) {
+    if (*begin < '0' || *begin > '9') return false;
+  }
+  return true;
+}
+
+// The scanner behind CleanTextTo and TokenizeTo; kRecordTokens adds a view
+// per token so that tokenizing needs no second pass. State lives in locals
+// rather than in an object: stores through char* may alias anything, and
+// would force members to be reloaded after every byte written.
+template <bool kRecordTokens>
+size_t Clean(std::string_view utf8, char* const out, std::string_view* tokens,
+             size_t max_tokens) {
   const Byte* const begin = reinterpret_cast<const Byte*>(utf8.data());
   const Byte* const end = begin + utf8.size();
-  // The next '@' at or after p, or end: e-mail matching costs nothing in
-  // the (usual) stretches of text without one.
+  char* o = out;
+  char* token_start = nullptr;  // set while a token is open
+  size_t recorded = 0;          // tokens written to `tokens`
+
+  // E-mail matching is keyed on the next '@': the only run start that can
+  // begin an e-mail is the start of the address run right before it, so
+  // each run start costs one comparison.
   const Byte* next_at = FindAt(begin, end);
-  TokenWriter writer(out);
+  const Byte* email_start = LocalPartStart(begin, next_at, end);
+
+  const auto start_token = [&] {
+    if (token_start != nullptr) return;
+    if (o != out) *o++ = ' ';
+    token_start = o;
+  };
+  const auto end_token = [&] {
+    if (token_start == nullptr) return;
+    if (o - token_start >= kMinPlaceholderDigits && IsAllDigits(token_start, o)) {
+      o = token_start;
+      AppendTo(o, kNumberToken);
+    }
+    if constexpr (kRecordTokens) {
+      tokens[recorded++] = std::string_view(token_start, static_cast<size_t>(o - token_start));
+    }
+    token_start = nullptr;
+  };
+  const auto put_placeholder = [&](std::string_view placeholder) {
+    end_token();
+    if (recorded == max_tokens) return;  // the token just ended was the last one wanted
+    start_token();
+    AppendTo(o, placeholder);
+    end_token();
+  };
+
   const Byte* p = begin;
-  while (p != end) {
+  while (p != end && recorded < max_tokens) {
     const Byte b = *p;
     if (b < 0x80) {
       const uint8_t flags = kTables.flags[b];
       if (flags & kAddress) {
         const uint8_t prev = p == begin ? 0 : kTables.flags[p[-1]];
-        if ((flags & kLetter) && !(prev & kAlnum)) {
+        if ((flags & kUrlStart) && !(prev & kAlnum)) {
           if (const Byte* url_end = MatchUrl(p, end)) {
-            writer.PutPlaceholder(kUrlToken);
+            put_placeholder(kUrlToken);
             p = url_end;
             continue;
           }
         }
-        if (!(prev & kAddress) && next_at != end) {
-          if (next_at < p) next_at = FindAt(p, end);
-          if (next_at != end) {
-            if (const Byte* email_end = MatchEmail(p, next_at, end)) {
-              writer.PutPlaceholder(kEmailToken);
+        if (!(prev & kAddress)) {
+          if (next_at < p) {
+            next_at = FindAt(p, end);
+            email_start = LocalPartStart(p, next_at, end);
+          }
+          if (p == email_start) {
+            if (const Byte* email_end = MatchDomain(next_at, end)) {
+              put_placeholder(kEmailToken);
               p = email_end;
               continue;
             }
@@ -267,12 +279,12 @@ size_t CleanTextTo(std::string_view utf8, char* out) {
       }
       if (flags & kAlnum) {
         // Within a run of alnum bytes no URL or e-mail can start.
+        start_token();
         do {
-          writer.Put(kTables.lower[*p]);
-          ++p;
-        } while (p != end && Has(*p, kAlnum));
+          *o++ = kTables.lower[*p++];
+        } while (p != end && kTables.lower[*p] != 0);
       } else {
-        writer.EndToken();
+        end_token();
         ++p;
       }
       continue;
@@ -285,19 +297,31 @@ size_t CleanTextTo(std::string_view utf8, char* out) {
       const uint32_t cp = ((b & 0x1Fu) << 6) | (p[1] & 0x3Fu);
       const TwoByte& entry = kTables.two_byte[cp - kTwoByteFirst];
       if (entry.kind == Kind::kFold) {
-        writer.Put(entry.first);
-        if (entry.second != 0) writer.Put(entry.second);
+        start_token();
+        *o++ = entry.first;
+        if (entry.second != 0) *o++ = entry.second;
       } else if (entry.kind == Kind::kSeparator) {
-        writer.EndToken();
+        end_token();
       }
       p += 2;
       continue;
     }
-    writer.EndToken();
+    end_token();
     ++p;
   }
-  writer.EndToken();
-  return writer.size();
+  end_token();
+  return kRecordTokens ? recorded : static_cast<size_t>(o - out);
+}
+
+}  // namespace
+
+size_t CleanTextTo(std::string_view utf8, char* out) {
+  return Clean<false>(utf8, out, nullptr, SIZE_MAX);
+}
+
+size_t TokenizeTo(std::string_view utf8, char* out, std::string_view* tokens,
+                  size_t max_tokens) {
+  return max_tokens == 0 ? 0 : Clean<true>(utf8, out, tokens, max_tokens);
 }
 
 std::string CleanText(std::string_view utf8) {

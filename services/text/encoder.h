@@ -29,8 +29,9 @@ class TextEncoder {
   // `vocab` must outlive the encoder.
   explicit TextEncoder(const Vocabulary& vocab) : vocab_(vocab) {}
 
+  // Scans only as far as the ids.size()-th token.
   void Encode(std::string_view utf8, absl::Span<int32_t> ids) {
-    EncodeTokens(tokenizer_.Tokenize(utf8), vocab_, ids);
+    EncodeTokens(tokenizer_.Tokenize(utf8, ids.size()), vocab_, ids);
   }
 
  private:

@@ -1,22 +1,11 @@
 #include "services/text/tokenizer.h"
 
-#include <cstring>
+#include <algorithm>
 
 #include "services/text/cleaner.h"
 #include "services/text/spec.h"
 
 namespace kiln::text {
-
-void SplitCleanText(std::string_view cleaned, std::vector<std::string_view>* tokens) {
-  const char* p = cleaned.data();
-  const char* const end = p + cleaned.size();
-  while (p != end) {
-    const void* space = std::memchr(p, ' ', static_cast<size_t>(end - p));
-    const char* token_end = space ? static_cast<const char*>(space) : end;
-    tokens->emplace_back(p, static_cast<size_t>(token_end - p));
-    p = token_end == end ? end : token_end + 1;
-  }
-}
 
 bool IsToken(std::string_view word) {
   if (word == kEmailToken || word == kUrlToken || word == kNumberToken) return true;
@@ -30,20 +19,19 @@ bool IsToken(std::string_view word) {
   return !all_digits || word.size() < static_cast<size_t>(kMinPlaceholderDigits);
 }
 
-const std::vector<std::string_view>& Tokenizer::Tokenize(std::string_view utf8) {
-  // Grow only: shrinking would make the next long text reallocate and refill.
-  const size_t bound = CleanedSizeBound(utf8.size());
-  if (cleaned_.size() < bound) cleaned_.resize(bound);
-  const size_t size = CleanTextTo(utf8, cleaned_.data());
-  tokens_.clear();
-  SplitCleanText(std::string_view(cleaned_.data(), size), &tokens_);
-  return tokens_;
+absl::Span<const std::string_view> Tokenizer::Tokenize(std::string_view utf8,
+                                                       size_t max_tokens) {
+  const size_t text_bound = CleanedSizeBound(utf8.size());
+  if (cleaned_.size() < text_bound) cleaned_.resize(text_bound);
+  const size_t token_bound = std::min(max_tokens, MaxTokenCount(utf8.size()));
+  if (tokens_.size() < token_bound) tokens_.resize(token_bound);
+  const size_t count = TokenizeTo(utf8, cleaned_.data(), tokens_.data(), max_tokens);
+  return absl::MakeConstSpan(tokens_.data(), count);
 }
 
 std::vector<std::string> Tokenize(std::string_view utf8) {
-  const std::string cleaned = CleanText(utf8);
-  std::vector<std::string_view> views;
-  SplitCleanText(cleaned, &views);
+  Tokenizer tokenizer;
+  const absl::Span<const std::string_view> views = tokenizer.Tokenize(utf8);
   return std::vector<std::string>(views.begin(), views.end());
 }
 

@@ -2,15 +2,15 @@
 // section "Tokens").
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace kiln::text {
+#include "absl/types/span.h"
 
-// Splits the output of CleanText at its single spaces, appending views into
-// `cleaned` to `tokens`.
-void SplitCleanText(std::string_view cleaned, std::vector<std::string_view>* tokens);
+namespace kiln::text {
 
 // Whether cleaning can produce `word` as one token: [a-z0-9]+ other than a
 // digit-only run long enough to become kNumberToken, or a placeholder.
@@ -20,11 +20,13 @@ bool IsToken(std::string_view word);
 // path allocates nothing once the buffers have grown to the largest text.
 class Tokenizer {
  public:
-  // The tokens of `utf8`, as views into this tokenizer's buffer: valid until
-  // the next call.
-  const std::vector<std::string_view>& Tokenize(std::string_view utf8);
+  // The first `max_tokens` tokens of `utf8`, as views into this tokenizer's
+  // buffer: valid until the next call.
+  absl::Span<const std::string_view> Tokenize(std::string_view utf8,
+                                              size_t max_tokens = SIZE_MAX);
 
  private:
+  // Grown, never shrunk: shrinking would make the next long text reallocate.
   std::vector<char> cleaned_;
   std::vector<std::string_view> tokens_;
 };

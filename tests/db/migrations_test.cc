@@ -1,12 +1,12 @@
 #include "services/common/db/migrations.h"
 
+#include <algorithm>
+#include <thread>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include <algorithm>
 #include <pqxx/nontransaction>
 #include <pqxx/result>
-#include <thread>
 
 #include "services/common/db/pool.h"
 #include "tests/db/kiln_test_migrations.h"

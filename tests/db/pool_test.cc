@@ -1,13 +1,13 @@
 #include "services/common/db/pool.h"
 
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <chrono>
-#include <pqxx/nontransaction>
-#include <pqxx/transaction>
 #include <thread>
 #include <vector>
+
+#include <gtest/gtest.h>
+#include <pqxx/nontransaction>
+#include <pqxx/transaction>
 
 #include "absl/strings/str_cat.h"
 #include "services/common/db/transaction.h"

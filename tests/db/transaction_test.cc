@@ -1,9 +1,9 @@
 #include "services/common/db/transaction.h"
 
-#include <gtest/gtest.h>
-
-#include <pqxx/nontransaction>
 #include <stdexcept>
+
+#include <gtest/gtest.h>
+#include <pqxx/nontransaction>
 
 #include "services/common/db/pool.h"
 #include "tests/support/postgres_environment.h"
@@ -96,11 +96,11 @@ TEST_F(TransactionTest, SyntaxErrorIsInternal) {
 }
 
 TEST_F(TransactionTest, ExceptionFromTheBodyIsInternalAndRollsBack) {
-  absl::Status status = RunInTransaction(*pool_, [](pqxx::work& tx) {
-    tx.exec0("INSERT INTO pets VALUES (1, 1, 4)");
-    throw std::runtime_error("bug in the body");
-    return absl::OkStatus();
-  });
+  absl::Status status =
+      RunInTransaction(*pool_, [](pqxx::work& tx) -> absl::Status {
+        tx.exec0("INSERT INTO pets VALUES (1, 1, 4)");
+        throw std::runtime_error("bug in the body");
+      });
   EXPECT_TRUE(absl::IsInternal(status)) << status;
   EXPECT_NE(status.message().find("bug in the body"), absl::string_view::npos);
   EXPECT_EQ(Query("SELECT count(*) FROM pets"), 0);

@@ -8,6 +8,10 @@
 #   pg-cluster.sh halt DIR            stop the server at once, keep the data
 #   pg-cluster.sh resume DIR          start a halted server again, same port
 #   pg-cluster.sh stop DIR            stop the server at once and remove DIR
+#   pg-cluster.sh run DIR [DBNAME]    start, print the URI, wait until stdin
+#                                     gets a line or closes, then stop: a
+#                                     program that holds stdin open cannot
+#                                     leak the cluster, however it dies
 #
 # Typical use:
 #   dir=$(mktemp -d /tmp/kiln-pg-XXXXXX)
@@ -26,7 +30,7 @@ MARKER=.kiln-pg-cluster
 
 die() { echo "pg-cluster.sh: $*" >&2; exit 1; }
 
-usage() { die "usage: pg-cluster.sh start DIR [DBNAME] | halt DIR | resume DIR | stop DIR"; }
+usage() { die "usage: pg-cluster.sh start DIR [DBNAME] | halt DIR | resume DIR | stop DIR | run DIR [DBNAME]"; }
 
 # fd 9 holds the lock on DIR (see lock_dir); closed for the commands run
 # here so that the postmaster started by pg_ctl does not inherit it.
@@ -34,10 +38,12 @@ as_postgres() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@" 9<&-; else "$@" 9<&-; fi
 }
 
-# Serializes commands on one DIR. A test killed during `start` makes its
-# watchdog run `stop` while `start` is still going; without the lock, stop
-# would find nothing to stop and start would then leave a server behind.
+# Serializes commands on one DIR: a `stop` issued while a `start` or
+# `resume` is still going (say, by the cleanup trap of an interrupted
+# script) waits for it, then finds the server to stop; without the lock it
+# would find nothing, and the server would be left behind.
 lock_dir() {
+  [ -d "$1" ] || die "no directory '$1'"
   exec 9<"$1"
   flock -w 120 9 || die "timed out waiting for another pg-cluster.sh command on '$1'"
 }
@@ -160,12 +166,24 @@ cmd_stop() {
   local dir=$1
   [ -e "$dir" ] || return 0
   lock_dir "$dir"
-  [ -e "$dir" ] || return 0
+  [ -e "$dir" ] || return 0  # removed by a stop we waited for
   # A start killed before it marked DIR leaves it empty.
   if [ ! -e "$dir/$MARKER" ] && rmdir "$dir" 2>/dev/null; then return 0; fi
   require_cluster "$dir"
   halt_server "$dir"
   rm -rf "$dir"
+}
+
+cmd_run() {
+  # A separate bash, because `set -e` is off inside an if condition.
+  if ! bash "${BASH_SOURCE[0]}" start "$@"; then
+    cmd_stop "$1"
+    exit 1
+  fi
+  # The owner may be gone by the time we stop; nothing more may be written.
+  exec >/dev/null 2>&1
+  read -r _ || true
+  cmd_stop "$1"
 }
 
 [ $# -ge 2 ] || usage
@@ -176,5 +194,6 @@ case $command in
   halt) [ $# -eq 1 ] || usage; cmd_halt "$1" ;;
   resume) [ $# -eq 1 ] || usage; cmd_resume "$1" ;;
   stop) [ $# -eq 1 ] || usage; cmd_stop "$1" ;;
+  run) [ $# -le 2 ] || usage; cmd_run "$@" ;;
   *) usage ;;
 esac

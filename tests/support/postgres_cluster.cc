@@ -10,16 +10,14 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
+#include <vector>
+
 #include <pqxx/connection>
 #include <pqxx/nontransaction>
-#include <sstream>
-#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/strip.h"
 
 extern char** environ;
 
@@ -41,9 +39,8 @@ std::vector<char*> Argv(std::vector<std::string>& args) {
   return argv;
 }
 
-// Runs pg-cluster.sh with `args`; returns its output (stdout and stderr),
-// or an error carrying that output.
-absl::StatusOr<std::string> RunScript(std::vector<std::string> args) {
+// Runs pg-cluster.sh with `args`; a failure carries its output.
+absl::Status RunScript(std::vector<std::string> args) {
   args.insert(args.begin(), {"/bin/bash", kScript});
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_CLOEXEC) != 0) return ErrnoError("pipe2");
@@ -79,30 +76,28 @@ absl::StatusOr<std::string> RunScript(std::vector<std::string> args) {
     return absl::InternalError(
         absl::StrCat(absl::StrJoin(args, " "), " failed: ", output));
   }
-  return output;
+  return absl::OkStatus();
 }
 
-// Starts `/bin/sh` in its own session (so that a Ctrl-C aimed at the test
-// does not reach it) reading from one end of a socket pair. If the test
-// process dies, the socket closes, `read` fails and the shell stops the
-// cluster and removes its directory.
-absl::Status SpawnWatchdog(const std::string& directory, int* our_socket,
-                           pid_t* pid) {
+// Starts `pg-cluster.sh run DIR` in its own session (so that a Ctrl-C or a
+// kill aimed at the test's process group does not reach it), talking over a
+// socket pair: it writes the URI once the cluster is up, and stops the
+// cluster and removes DIR when told to or when the socket closes because
+// this process died, whatever killed it.
+absl::Status SpawnKeeper(const std::string& directory, int* our_socket,
+                         pid_t* pid) {
   int sockets[2];
   // CLOEXEC keeps our end out of every other child (pg_ctl, postgres):
-  // one copy left open elsewhere would hide our death from the watchdog.
+  // one copy left open elsewhere would hide our death from the keeper.
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sockets) != 0) {
     return ErrnoError("socketpair");
   }
-  std::vector<std::string> args = {
-      "/bin/sh", "-c", "read -r line || exec /bin/bash \"$0\" stop \"$1\"",
-      kScript, directory};
+  std::vector<std::string> args = {"/bin/bash", kScript, "run", directory};
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, sockets[1], STDIN_FILENO);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null",
-                                   O_WRONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, sockets[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, sockets[1], STDERR_FILENO);
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
   posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSID);
@@ -115,20 +110,37 @@ absl::Status SpawnWatchdog(const std::string& directory, int* our_socket,
   if (spawn_error != 0) {
     close(sockets[0]);
     errno = spawn_error;
-    return ErrnoError("starting the cluster watchdog");
+    return ErrnoError("starting pg-cluster.sh run");
   }
   *our_socket = sockets[0];
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream file(path);
-  std::stringstream contents;
-  contents << file.rdbuf();
-  if (!file) return absl::InternalError(absl::StrCat("cannot read ", path));
-  return std::string(absl::StripAsciiWhitespace(contents.str()));
+// Reads the keeper's output up to the line with the URI. If the keeper
+// exits first, its output says why.
+absl::StatusOr<std::string> ReadUri(int socket, const std::string& directory) {
+  std::string output;
+  char buffer[4096];
+  for (;;) {
+    const size_t uri_start = output.rfind("postgresql://");
+    if (uri_start != std::string::npos &&
+        (uri_start == 0 || output[uri_start - 1] == '\n')) {
+      const size_t uri_end = output.find('\n', uri_start);
+      if (uri_end != std::string::npos) {
+        return output.substr(uri_start, uri_end - uri_start);
+      }
+    }
+    const ssize_t n = read(socket, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    output.append(buffer, n);
+  }
+  return absl::InternalError(
+      absl::StrCat("pg-cluster.sh run ", directory, " failed: ", output));
 }
 
+// The counter keeps names unique and makes them valid identifiers whatever
+// the hint starts with.
 std::string DatabaseNameFor(int number, absl::string_view hint) {
   std::string name = absl::StrCat("t", number, "_");
   for (char c : hint) {
@@ -150,47 +162,43 @@ absl::StatusOr<std::unique_ptr<PostgresCluster>> PostgresCluster::Start() {
     return ErrnoError("creating a directory under /tmp");
   }
   const std::string directory = directory_template;
-  int watchdog_socket = -1;
-  pid_t watchdog_pid = 0;
-  if (absl::Status status =
-          SpawnWatchdog(directory, &watchdog_socket, &watchdog_pid);
+  int keeper_socket = -1;
+  pid_t keeper_pid = 0;
+  if (absl::Status status = SpawnKeeper(directory, &keeper_socket, &keeper_pid);
       !status.ok()) {
     rmdir(directory.c_str());
     return status;
   }
-  // From here on the destructor cleans up whatever start leaves behind.
+  // From here on the destructor (or, if we die, the keeper itself) cleans up.
   std::unique_ptr<PostgresCluster> cluster(
-      new PostgresCluster(directory, watchdog_socket, watchdog_pid));
-  absl::StatusOr<std::string> output = RunScript({"start", directory});
-  if (!output.ok()) return output.status();
-  absl::StatusOr<std::string> uri = ReadFile(directory + "/uri");
+      new PostgresCluster(directory, keeper_socket, keeper_pid));
+  absl::StatusOr<std::string> uri = ReadUri(keeper_socket, directory);
   if (!uri.ok()) return uri.status();
-  absl::StatusOr<std::string> port = ReadFile(directory + "/port");
-  if (!port.ok()) return port.status();
-  if (!absl::SimpleAtoi(*port, &cluster->port_)) {
+  // The URI reads postgresql://postgres@127.0.0.1:PORT/kiln.
+  const absl::string_view port_onwards =
+      absl::string_view(*uri).substr(uri->rfind(':') + 1);
+  if (!absl::SimpleAtoi(port_onwards.substr(0, port_onwards.find('/')),
+                        &cluster->port_)) {
     return absl::InternalError(
-        absl::StrCat("bad port '", *port, "' in ", directory, "/port"));
+        absl::StrCat("no port in the URI from pg-cluster.sh: ", *uri));
   }
   cluster->uri_ = *std::move(uri);
   return cluster;
 }
 
-PostgresCluster::PostgresCluster(std::string directory, int watchdog_socket,
-                                 pid_t watchdog_pid)
+PostgresCluster::PostgresCluster(std::string directory, int keeper_socket,
+                                 pid_t keeper_pid)
     : directory_(std::move(directory)),
-      watchdog_socket_(watchdog_socket),
-      watchdog_pid_(watchdog_pid) {}
+      keeper_socket_(keeper_socket),
+      keeper_pid_(keeper_pid) {}
 
 PostgresCluster::~PostgresCluster() {
-  // Only a clean stop tells the watchdog to stand down; otherwise closing
-  // the socket below makes it try again.
-  if (RunScript({"stop", directory_}).ok()) {
-    constexpr char kDone[] = "done\n";
-    // MSG_NOSIGNAL: a watchdog killed by someone must not SIGPIPE us.
-    send(watchdog_socket_, kDone, sizeof kDone - 1, MSG_NOSIGNAL);
-  }
-  close(watchdog_socket_);
-  while (waitpid(watchdog_pid_, nullptr, 0) < 0 && errno == EINTR) {
+  constexpr char kStop[] = "stop\n";
+  // MSG_NOSIGNAL: a keeper that already exited must not SIGPIPE us.
+  send(keeper_socket_, kStop, sizeof kStop - 1, MSG_NOSIGNAL);
+  close(keeper_socket_);
+  // Returns once the server is stopped and the directory removed.
+  while (waitpid(keeper_pid_, nullptr, 0) < 0 && errno == EINTR) {
   }
 }
 
@@ -226,12 +234,12 @@ absl::Status PostgresCluster::DropDatabase(absl::string_view database) {
 
 absl::Status PostgresCluster::Halt() {
   halted_ = true;
-  return RunScript({"halt", directory_}).status();
+  return RunScript({"halt", directory_});
 }
 
 absl::Status PostgresCluster::Resume() {
   if (!halted_) return absl::OkStatus();
-  absl::Status status = RunScript({"resume", directory_}).status();
+  absl::Status status = RunScript({"resume", directory_});
   if (status.ok()) halted_ = false;
   return status;
 }

@@ -17,10 +17,11 @@ namespace kiln::testing {
 // /tmp, owned by the postgres OS user when the test runs as root, on a free
 // port of 127.0.0.1, with fsync off.
 //
-// Cleanup does not depend on the test process ending well: the destructor
-// stops the server and removes the directory, and a watchdog process does
-// the same if this process dies first in any way (failed assertion, abort,
-// crash, SIGINT, SIGTERM, even SIGKILL).
+// Cleanup does not depend on the test process ending well: the cluster is
+// kept by a `pg-cluster.sh run` process that stops the server and removes
+// the directory when the destructor tells it to, or as soon as this process
+// dies in any way (failed assertion, abort, crash, SIGINT, SIGTERM, even
+// SIGKILL), since that closes the socket it listens on.
 class PostgresCluster {
  public:
   static absl::StatusOr<std::unique_ptr<PostgresCluster>> Start();
@@ -49,15 +50,14 @@ class PostgresCluster {
   absl::Status Resume();
 
  private:
-  PostgresCluster(std::string directory, int watchdog_socket,
-                  pid_t watchdog_pid);
+  PostgresCluster(std::string directory, int keeper_socket, pid_t keeper_pid);
   absl::Status RunAdminStatement(const std::string& statement);
 
   const std::string directory_;
-  // Our end of a socket pair whose other end is the watchdog's stdin:
-  // "done" means we cleaned up, end-of-file means we died.
-  const int watchdog_socket_;
-  const pid_t watchdog_pid_;
+  // The process running `pg-cluster.sh run`, which started the cluster and
+  // stops it when a line arrives on this socket or the socket closes.
+  const int keeper_socket_;
+  const pid_t keeper_pid_;
   std::string uri_;
   int port_ = 0;
   bool halted_ = false;

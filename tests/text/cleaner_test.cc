@@ -1,5 +1,6 @@
 // Properties of cleaning and tokenizing that hold for every input; the
 // expected tokens of specific inputs live in tests/golden/text-vectors.json.
+#include <algorithm>
 #include <random>
 #include <string>
 #include <string_view>
@@ -42,19 +43,31 @@ TEST(CleanTextTest, OutputIsTokensJoinedBySingleSpacesWithinTheBound) {
     ASSERT_EQ(out.substr(bound), std::string(16, '#'));
     const std::string cleaned = out.substr(0, size);
 
-    std::vector<std::string_view> tokens;
-    SplitCleanText(cleaned, &tokens);
-    for (std::string_view token : tokens) {
-      ASSERT_TRUE(IsToken(token)) << "token \"" << token << "\" of " << text;
-    }
+    // TokenizeTo writes the same text and views of its tokens.
+    std::string tokenized_out(bound, '#');
+    std::vector<std::string_view> views(MaxTokenCount(text.size()) + 1);
+    const size_t count =
+        TokenizeTo(text, tokenized_out.data(), views.data(), views.size());
+    ASSERT_LE(count, MaxTokenCount(text.size()));
+    const std::vector<std::string> tokens(views.begin(), views.begin() + count);
     std::string joined;
-    for (std::string_view token : tokens) {
+    for (const std::string& token : tokens) {
+      ASSERT_TRUE(IsToken(token)) << "token \"" << token << "\" of " << text;
       if (!joined.empty()) joined += ' ';
       joined += token;
     }
     ASSERT_EQ(joined, cleaned);
     ASSERT_EQ(CleanText(text), cleaned);
-    ASSERT_EQ(Tokenize(text), std::vector<std::string>(tokens.begin(), tokens.end()));
+    ASSERT_EQ(Tokenize(text), tokens);
+
+    // A limit keeps exactly the first tokens, and writes no view past it.
+    for (size_t limit : {size_t{0}, size_t{1}, size_t{3}}) {
+      std::vector<std::string_view> first(limit + 1, "#");
+      const size_t first_count = TokenizeTo(text, tokenized_out.data(), first.data(), limit);
+      ASSERT_EQ(first_count, std::min(limit, tokens.size()));
+      for (size_t i = 0; i < first_count; ++i) ASSERT_EQ(first[i], tokens[i]);
+      ASSERT_EQ(first[limit], "#");
+    }
   }
 }
 
@@ -71,7 +84,7 @@ TEST(TokenizerTest, ReusedTokenizerMatchesFreshTokenization) {
   const std::string long_text(5000, 'x');
   for (std::string_view text : {std::string_view(long_text), std::string_view("Short text."),
                                 std::string_view(""), std::string_view("caf\xC3\xA9 at@x.org")}) {
-    const std::vector<std::string_view>& views = tokenizer.Tokenize(text);
+    const absl::Span<const std::string_view> views = tokenizer.Tokenize(text);
     EXPECT_EQ(std::vector<std::string>(views.begin(), views.end()), Tokenize(text));
   }
 }

@@ -65,7 +65,7 @@ TEST(GoldenTest, EveryCaseCleansTokenizesAndEncodesAsExpected) {
     EXPECT_EQ(Tokenize(text), expected_tokens);
     EXPECT_EQ(CleanText(text), absl::StrJoin(expected_tokens, " "));
 
-    const std::vector<std::string_view>& tokens = tokenizer.Tokenize(text);
+    const absl::Span<const std::string_view> tokens = tokenizer.Tokenize(text);
     EXPECT_EQ(std::vector<std::string>(tokens.begin(), tokens.end()), expected_tokens);
     const absl::StatusOr<std::vector<int32_t>> ids = Encode(tokens, *vocab, max_length);
     ASSERT_TRUE(ids.ok()) << ids.status();

@@ -55,10 +55,13 @@ absl::Status Run(const std::string& repo_root, const std::string& out_dir) {
 
   const std::string jsonl_path = out_dir + "/posts.jsonl";
   std::ofstream jsonl(jsonl_path, std::ios::binary);
+  // Ids come from TextEncoder, which stops scanning at kMaxLength tokens,
+  // and tokens from a full scan: both paths are checked against the twin.
+  kiln::text::TextEncoder encoder(*vocab);
   std::vector<int32_t> ids(kMaxLength);
   for (const auto& post : *posts) {
-    const std::vector<std::string_view>& tokens = tokenizer.Tokenize(post.body);
-    kiln::text::EncodeTokens(tokens, *vocab, absl::MakeSpan(ids));
+    encoder.Encode(post.body, absl::MakeSpan(ids));
+    const absl::Span<const std::string_view> tokens = tokenizer.Tokenize(post.body);
     nlohmann::json line = {
         {"path", absl::StrCat(post.split, "/", post.category, "/", post.id)},
         {"text", post.body},

@@ -15,10 +15,11 @@ function(kiln_embed_migrations target schema dir)
       "kiln_embed_migrations: schema '${schema}' must match [a-z_][a-z0-9_]*")
   endif()
   get_filename_component(dir "${dir}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
-  file(GLOB sql_files CONFIGURE_DEPENDS "${dir}/*.sql")
+  file(GLOB sql_files CONFIGURE_DEPENDS RELATIVE "${dir}" "${dir}/*.sql")
   if(NOT sql_files)
     message(FATAL_ERROR "kiln_embed_migrations: no .sql files in ${dir}")
   endif()
+  list(TRANSFORM sql_files PREPEND "${dir}/" OUTPUT_VARIABLE sql_paths)
 
   set(header "${CMAKE_CURRENT_BINARY_DIR}/${schema}_migrations.h")
   set(source "${CMAKE_CURRENT_BINARY_DIR}/${schema}_migrations.cc")
@@ -29,11 +30,14 @@ function(kiln_embed_migrations target schema dir)
     COMMAND "${CMAKE_COMMAND}"
       "-DSCHEMA=${schema}"
       "-DSQL_DIR=${dir}"
+      # On the command line so that removing or renaming a file, which
+      # changes no remaining dependency, still reruns the generator.
+      "-DSQL_FILES=${sql_files}"
       "-DHEADER=${header}"
       "-DHEADER_INCLUDE=${header_include}"
       "-DSOURCE=${source}"
       -P "${generator}"
-    DEPENDS ${sql_files} "${generator}"
+    DEPENDS ${sql_paths} "${generator}"
     COMMENT "Embedding the ${schema} schema migrations from ${dir}"
     VERBATIM)
   target_sources(${target} PRIVATE "${header}" "${source}")

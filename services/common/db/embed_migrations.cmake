@@ -1,10 +1,10 @@
 # Build-time script behind kiln_embed_migrations (KilnMigrations.cmake):
-#   cmake -DSCHEMA=.. -DSQL_DIR=.. -DHEADER=.. -DHEADER_INCLUDE=.. -DSOURCE=..
-#         -P embed_migrations.cmake
+#   cmake -DSCHEMA=.. -DSQL_DIR=.. -DSQL_FILES=<names in SQL_DIR> -DHEADER=..
+#         -DHEADER_INCLUDE=.. -DSOURCE=.. -P embed_migrations.cmake
 # writes HEADER and SOURCE defining kiln::<SCHEMA>::Migrations().
 cmake_minimum_required(VERSION 3.25)
 
-file(GLOB sql_files RELATIVE "${SQL_DIR}" "${SQL_DIR}/*.sql")
+set(sql_files ${SQL_FILES})
 list(SORT sql_files COMPARE NATURAL)
 
 set(delimiter "kiln_sql")

@@ -2,10 +2,12 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <pqxx/nontransaction>
 #include <utility>
+
+#include <pqxx/nontransaction>
 
 #include "absl/strings/str_cat.h"
 #include "services/common/db/status.h"

@@ -4,9 +4,10 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
-#include <pqxx/connection>
 #include <string>
 #include <vector>
+
+#include <pqxx/connection>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"

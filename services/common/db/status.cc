@@ -1,7 +1,8 @@
 #include "services/common/db/status.h"
 
-#include <pqxx/except>
 #include <string>
+
+#include <pqxx/except>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"

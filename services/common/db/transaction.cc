@@ -1,5 +1,6 @@
 #include "services/common/db/transaction.h"
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 #include <thread>

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+
 #include <pqxx/transaction>
 
 #include "absl/status/status.h"

@@ -1,0 +1,223 @@
+#include "services/model/keras_topology.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
+namespace kiln::model {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kEmbedding[] = "Embedding";
+constexpr char kGlobalAveragePooling[] = "GlobalAveragePooling1D";
+constexpr char kFlatten[] = "Flatten";
+constexpr char kDense[] = "Dense";
+
+// Initializers only matter for training; they are written so that the
+// topology is a complete Keras config that Keras itself would accept too.
+json Initializer(const char* class_name, json config) {
+  return {{"class_name", class_name}, {"config", std::move(config)}};
+}
+
+json GlorotUniform() { return Initializer("GlorotUniform", {{"seed", nullptr}}); }
+
+json Layer(const char* class_name, json config) {
+  return {{"class_name", class_name}, {"config", std::move(config)}};
+}
+
+json EmbeddingLayer(const ModelShape& shape, const std::string& name) {
+  return Layer(kEmbedding,
+               {{"name", name},
+                {"trainable", true},
+                {"dtype", "float32"},
+                {"batch_input_shape", {nullptr, shape.max_length}},
+                {"input_dim", shape.vocab_size},
+                {"output_dim", shape.embedding_dim},
+                {"input_length", shape.max_length},
+                {"mask_zero", false},
+                {"embeddings_initializer",
+                 Initializer("RandomUniform", {{"minval", -0.05}, {"maxval", 0.05}, {"seed", nullptr}})},
+                {"embeddings_regularizer", nullptr},
+                {"activity_regularizer", nullptr},
+                {"embeddings_constraint", nullptr}});
+}
+
+json PoolingLayer(const ModelShape& shape) {
+  const bool flatten = shape.pooling == Pooling::kFlatten;
+  return Layer(flatten ? kFlatten : kGlobalAveragePooling,
+               {{"name", flatten ? "flatten" : "global_average_pooling1d"},
+                {"trainable", true},
+                {"dtype", "float32"},
+                {"data_format", "channels_last"}});
+}
+
+json DenseLayer(const std::string& name, int units, const char* activation) {
+  return Layer(kDense, {{"name", name},
+                        {"trainable", true},
+                        {"dtype", "float32"},
+                        {"units", units},
+                        {"activation", activation},
+                        {"use_bias", true},
+                        {"kernel_initializer", GlorotUniform()},
+                        {"bias_initializer", Initializer("Zeros", json::object())},
+                        {"kernel_regularizer", nullptr},
+                        {"bias_regularizer", nullptr},
+                        {"activity_regularizer", nullptr},
+                        {"kernel_constraint", nullptr},
+                        {"bias_constraint", nullptr}});
+}
+
+// The layer name before the '/' of a weight name.
+std::string LayerOf(const std::string& weight_name) {
+  return weight_name.substr(0, weight_name.find('/'));
+}
+
+absl::Status TopologyError(absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat("model.json modelTopology: ", what));
+}
+
+absl::StatusOr<int> PositiveInt(const json& config, const std::string& layer, const char* key) {
+  const auto it = config.find(key);
+  if (it == config.end() || !it->is_number_integer() || it->get<int64_t>() < 1 ||
+      it->get<int64_t>() > INT32_MAX) {
+    return TopologyError(absl::StrCat("layer \"", layer, "\" needs a positive integer \"", key, "\""));
+  }
+  return it->get<int>();
+}
+
+// max_length from "input_length", else from "batch_input_shape" [null, L].
+absl::StatusOr<int> InputLength(const json& config, const std::string& layer) {
+  if (config.contains("input_length") && !config["input_length"].is_null()) {
+    return PositiveInt(config, layer, "input_length");
+  }
+  const auto shape = config.find("batch_input_shape");
+  if (shape != config.end() && shape->is_array() && shape->size() == 2) {
+    return PositiveInt({{"length", (*shape)[1]}}, layer, "length");
+  }
+  return TopologyError(absl::StrCat(
+      "embedding layer \"", layer, "\" has no fixed input length (input_length or batch_input_shape)"));
+}
+
+absl::Status ExpectActivation(const json& config, const std::string& layer, const char* expected) {
+  const auto it = config.find("activation");
+  if (it == config.end() || !it->is_string() || *it != expected) {
+    return TopologyError(absl::StrCat("dense layer \"", layer, "\" must use activation \"",
+                                      expected, "\", got ", it == config.end() ? "none" : it->dump()));
+  }
+  if (config.contains("use_bias") && config["use_bias"] != true) {
+    return TopologyError(absl::StrCat("dense layer \"", layer, "\" must have a bias"));
+  }
+  return absl::OkStatus();
+}
+
+struct LayerView {
+  std::string class_name;
+  std::string name;
+  const json* config;
+};
+
+absl::StatusOr<std::vector<LayerView>> LayersOf(const json& model_topology) {
+  const json& topology = model_topology.contains("model_config") ? model_topology["model_config"]
+                                                                 : model_topology;
+  if (!topology.is_object() || !topology.contains("class_name") ||
+      topology["class_name"] != "Sequential") {
+    return TopologyError("only a Sequential model is supported");
+  }
+  const json* layers = nullptr;
+  const auto config = topology.find("config");
+  if (config != topology.end() && config->is_array()) {
+    layers = &*config;  // the older form: config is the list of layers
+  } else if (config != topology.end() && config->is_object() && config->contains("layers")) {
+    layers = &(*config)["layers"];
+  }
+  if (layers == nullptr || !layers->is_array()) return TopologyError("Sequential config has no layers");
+  std::vector<LayerView> views;
+  for (const json& layer : *layers) {
+    if (!layer.is_object() || !layer.contains("class_name") || !layer["class_name"].is_string() ||
+        !layer.contains("config") || !layer["config"].is_object()) {
+      return TopologyError(absl::StrCat("layer ", views.size(), " has no class_name and config"));
+    }
+    const json& layer_config = layer["config"];
+    const auto name = layer_config.find("name");
+    if (name == layer_config.end() || !name->is_string() || name->get_ref<const std::string&>().empty()) {
+      return TopologyError(absl::StrCat("layer ", views.size(), " has no name"));
+    }
+    views.push_back({layer["class_name"].get<std::string>(), name->get<std::string>(), &layer_config});
+  }
+  return views;
+}
+
+}  // namespace
+
+KerasTopology StandardTopology(const ModelShape& shape) {
+  KerasTopology topology;
+  topology.shape = shape;
+  topology.weight_names = {"embedding/embeddings", "dense/kernel", "dense/bias", "dense_1/kernel",
+                           "dense_1/bias"};
+  return topology;
+}
+
+json TopologyToJson(const KerasTopology& topology) {
+  const KerasWeightNames& names = topology.weight_names;
+  const ModelShape& shape = topology.shape;
+  json layers = json::array({EmbeddingLayer(shape, LayerOf(names.embedding)), PoolingLayer(shape),
+                             DenseLayer(LayerOf(names.hidden_kernel), shape.hidden_units, "relu"),
+                             DenseLayer(LayerOf(names.output_kernel), shape.num_classes, "softmax")});
+  return {{"class_name", "Sequential"},
+          {"config", {{"name", "kiln_classifier"}, {"layers", std::move(layers)}}},
+          {"keras_version", "tfjs-layers 4.22.0"},
+          {"backend", "tensor_flow.js"}};
+}
+
+absl::StatusOr<KerasTopology> ParseTopology(const json& model_topology) {
+  absl::StatusOr<std::vector<LayerView>> layers = LayersOf(model_topology);
+  if (!layers.ok()) return layers.status();
+  for (const LayerView& layer : *layers) {
+    if (layer.class_name != kEmbedding && layer.class_name != kGlobalAveragePooling &&
+        layer.class_name != kFlatten && layer.class_name != kDense) {
+      return TopologyError(absl::StrCat("unsupported layer \"", layer.name, "\" of class ",
+                                        layer.class_name));
+    }
+  }
+  const bool in_order = layers->size() == 4 && (*layers)[0].class_name == kEmbedding &&
+                  (*layers)[2].class_name == kDense && (*layers)[3].class_name == kDense &&
+                  ((*layers)[1].class_name == kGlobalAveragePooling || (*layers)[1].class_name == kFlatten);
+  if (!in_order) {
+    std::string found;
+    for (const LayerView& layer : *layers) absl::StrAppend(&found, found.empty() ? "" : ", ", layer.class_name);
+    return TopologyError(absl::StrCat(
+        "expected the layers Embedding, GlobalAveragePooling1D or Flatten, Dense, Dense; found ", found));
+  }
+  const LayerView& embedding = (*layers)[0];
+  const LayerView& hidden = (*layers)[2];
+  const LayerView& output = (*layers)[3];
+
+  KerasTopology topology;
+  ModelShape& shape = topology.shape;
+  shape.pooling = (*layers)[1].class_name == kFlatten ? Pooling::kFlatten : Pooling::kGlobalAverage;
+  absl::StatusOr<int> value = PositiveInt(*embedding.config, embedding.name, "input_dim");
+  if (!value.ok()) return value.status();
+  shape.vocab_size = *value;
+  if (value = PositiveInt(*embedding.config, embedding.name, "output_dim"); !value.ok()) return value.status();
+  shape.embedding_dim = *value;
+  if (value = InputLength(*embedding.config, embedding.name); !value.ok()) return value.status();
+  shape.max_length = *value;
+  if (value = PositiveInt(*hidden.config, hidden.name, "units"); !value.ok()) return value.status();
+  shape.hidden_units = *value;
+  if (value = PositiveInt(*output.config, output.name, "units"); !value.ok()) return value.status();
+  shape.num_classes = *value;
+  if (shape.pooling == Pooling::kFlatten &&
+      int64_t{shape.max_length} * shape.embedding_dim > INT32_MAX) {
+    return TopologyError("the flattened embedding is wider than 2^31-1");
+  }
+  if (absl::Status s = ExpectActivation(*hidden.config, hidden.name, "relu"); !s.ok()) return s;
+  if (absl::Status s = ExpectActivation(*output.config, output.name, "softmax"); !s.ok()) return s;
+
+  topology.weight_names = {embedding.name + "/embeddings", hidden.name + "/kernel",
+                           hidden.name + "/bias", output.name + "/kernel", output.name + "/bias"};
+  return topology;
+}
+
+}  // namespace kiln::model
