@@ -1,7 +1,5 @@
 #include "services/preprocess/vocabulary_store.h"
 
-#include <google/protobuf/util/json_util.h>
-
 #include <algorithm>
 #include <pqxx/pqxx>
 
@@ -9,27 +7,13 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "services/common/db/transaction.h"
+#include "services/common/proto_json.h"
 #include "services/text/spec.h"
 
 namespace kiln::preprocess {
 namespace {
 
 constexpr size_t kCacheSize = 16;
-
-std::string ToJson(const google::protobuf::Message& message) {
-  std::string json;
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
-  return json;
-}
-
-template <typename Message>
-void FromJson(const std::string& json, Message* message) {
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = true;
-  (void)google::protobuf::util::JsonStringToMessage(json, message, options);
-}
 
 constexpr char kColumns[] =
     "id, content_hash, spec_version, dataset::text, options::text, size, post_count, "
@@ -39,8 +23,10 @@ void FillRecord(const pqxx::row& row, kiln::v1::Vocabulary* record) {
   record->set_id(row[0].as<std::string>());
   record->set_content_hash(row[1].as<std::string>());
   record->set_spec_version(row[2].as<std::string>());
-  FromJson(row[3].as<std::string>(), record->mutable_dataset());
-  FromJson(row[4].as<std::string>(), record->mutable_options());
+  // Written by this service from valid messages: a parse failure would be
+  // corruption, and the ids and hash below still identify the vocabulary.
+  (void)FromJson(row[3].as<std::string>(), record->mutable_dataset());
+  (void)FromJson(row[4].as<std::string>(), record->mutable_options());
   record->set_size(row[5].as<int>());
   record->set_post_count(row[6].as<int64_t>());
   const double created = row[7].as<double>();

@@ -30,6 +30,16 @@ CREATE TABLE training.workers (
   last_seen_at  timestamptz NOT NULL DEFAULT now()
 );
 
+-- A worker slot waiting in LeaseJob. A job of world size N is assigned to N
+-- waiting slots at once (a gang); the slot's caller then picks its lease up.
+-- Kept in the database so that several training replicas share one queue.
+CREATE TABLE training.slot_requests (
+  id         bigserial   PRIMARY KEY,
+  worker_id  text        NOT NULL REFERENCES training.workers (id) ON DELETE CASCADE,
+  expires_at timestamptz NOT NULL,
+  lease_id   text
+);
+
 -- One row per rank of one attempt of a job.
 CREATE TABLE training.leases (
   id          text        PRIMARY KEY,
@@ -43,6 +53,7 @@ CREATE TABLE training.leases (
   -- rank 0's TCPStore host:port, set through Rendezvous.
   rendezvous  text,
   created_at  timestamptz NOT NULL DEFAULT now(),
+  ended_at    timestamptz,
   UNIQUE (job_id, attempt, rank)
 );
 CREATE INDEX leases_active ON training.leases (state, expires_at) WHERE state = 'active';

@@ -1,0 +1,143 @@
+#include "services/training/job_spec.h"
+
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "services/common/status.h"
+#include "services/common/validation.h"
+
+namespace kiln::training {
+namespace {
+
+constexpr const char* kDefaultTopics[] = {
+    "comp.graphics",    "comp.sys.mac.hardware", "rec.autos",          "rec.sport.hockey",
+    "sci.med",          "sci.space",             "talk.politics.guns", "soc.religion.christian"};
+
+void SetRange(google::protobuf::RepeatedPtrField<kiln::v1::YearRange>* ranges, int first,
+              int last) {
+  auto* range = ranges->Add();
+  range->set_first(first);
+  range->set_last(last);
+}
+
+absl::Status CheckRange(const char* field, int64_t value, int64_t low, int64_t high) {
+  if (value < low || value > high) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("spec.", field, " is ", value, "; allowed: ", low, "..", high));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+bool IsValidModelName(absl::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-'))) return false;
+  }
+  return true;
+}
+
+void ApplyDefaults(kiln::v1::JobSpec& spec, int default_max_attempts) {
+  if (spec.model().empty()) spec.set_model("news");
+  if (spec.topics().empty()) {
+    for (const char* topic : kDefaultTopics) spec.add_topics(topic);
+  }
+  if (spec.train_years().empty()) SetRange(spec.mutable_train_years(), 1922, 1953);
+  if (spec.test_years().empty()) SetRange(spec.mutable_test_years(), 1990, 2000);
+  if (spec.vocabulary().min_count() == 0) spec.mutable_vocabulary()->set_min_count(2);
+  if (spec.max_length() == 0) spec.set_max_length(256);
+  if (spec.embedding_dim() == 0) spec.set_embedding_dim(64);
+  if (spec.hidden_units() == 0) spec.set_hidden_units(2 * spec.embedding_dim());
+  if (spec.pooling() == kiln::v1::POOLING_UNSPECIFIED) {
+    spec.set_pooling(kiln::v1::POOLING_GLOBAL_AVERAGE);
+  }
+  if (spec.epochs() == 0) spec.set_epochs(15);
+  if (spec.batch_size() == 0) spec.set_batch_size(64);
+  if (spec.learning_rate() == 0) spec.set_learning_rate(5e-3);
+  if (spec.world_size() == 0) spec.set_world_size(1);
+  if (spec.weight_encoding() == kiln::v1::WEIGHT_ENCODING_UNSPECIFIED) {
+    spec.set_weight_encoding(kiln::v1::WEIGHT_ENCODING_FLOAT32);
+  }
+  if (spec.max_attempts() == 0) spec.set_max_attempts(default_max_attempts);
+}
+
+absl::Status ValidateJobSpec(const kiln::v1::JobSpec& spec) {
+  if (!IsValidModelName(spec.model())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "spec.model \"", spec.model(), "\" is not a model name: [a-z0-9][a-z0-9._-]{0,63}"));
+  }
+  if (spec.topics_size() < 2 || spec.topics_size() > 100) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("spec.topics has ", spec.topics_size(), " entries; allowed: 2..100"));
+  }
+  kiln::v1::DatasetSpec train;
+  *train.mutable_categories() = spec.topics();
+  *train.mutable_years() = spec.train_years();
+  *train.mutable_sources() = spec.sources();
+  if (absl::Status s = ValidateDatasetSpec(train, "spec"); !s.ok()) {
+    // Name the job spec's own fields rather than the derived dataset's.
+    std::string message(s.message());
+    for (auto [from, to] : {std::pair<const char*, const char*>{"spec.categories", "spec.topics"},
+                            {"spec.years", "spec.train_years"}}) {
+      if (message.rfind(from, 0) == 0) message = to + message.substr(std::string(from).size());
+    }
+    return absl::InvalidArgumentError(message);
+  }
+  if (absl::Status s = ValidateYearRanges(spec.test_years(), "spec.test_years"); !s.ok()) return s;
+  for (const auto& train_range : spec.train_years()) {
+    for (const auto& test_range : spec.test_years()) {
+      if (train_range.first() <= test_range.last() && test_range.first() <= train_range.last()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "spec.test_years ", test_range.first(), "-", test_range.last(),
+            " overlaps spec.train_years ", train_range.first(), "-", train_range.last(),
+            ": the test split must be disjoint from the training split"));
+      }
+    }
+  }
+  if (spec.vocabulary().min_count() < 1) {
+    return CheckRange("vocabulary.min_count", spec.vocabulary().min_count(), 1, 1000000000);
+  }
+  if (spec.vocabulary().max_size() != 0) {
+    KILN_RETURN_IF_ERROR(CheckRange("vocabulary.max_size", spec.vocabulary().max_size(), 3,
+                                    10000000));
+  }
+  KILN_RETURN_IF_ERROR(CheckRange("max_length", spec.max_length(), 1, 4096));
+  KILN_RETURN_IF_ERROR(CheckRange("embedding_dim", spec.embedding_dim(), 1, 1024));
+  KILN_RETURN_IF_ERROR(CheckRange("hidden_units", spec.hidden_units(), 1, 4096));
+  if (spec.pooling() == kiln::v1::POOLING_FLATTEN &&
+      int64_t{spec.max_length()} * spec.embedding_dim() > (1 << 20)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "spec.max_length × spec.embedding_dim is ", int64_t{spec.max_length()} * spec.embedding_dim(),
+        " with pooling FLATTEN; allowed: up to 1048576"));
+  }
+  KILN_RETURN_IF_ERROR(CheckRange("epochs", spec.epochs(), 1, 1000));
+  KILN_RETURN_IF_ERROR(CheckRange("batch_size", spec.batch_size(), 1, 65536));
+  if (!(spec.learning_rate() > 0 && spec.learning_rate() <= 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("spec.learning_rate is ", spec.learning_rate(), "; allowed: (0, 1]"));
+  }
+  KILN_RETURN_IF_ERROR(CheckRange("world_size", spec.world_size(), 1, 64));
+  if (spec.batch_size() < spec.world_size()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "spec.batch_size ", spec.batch_size(), " is smaller than spec.world_size ",
+        spec.world_size(), ": every rank needs at least one sample per step"));
+  }
+  if (!kiln::v1::WeightEncoding_IsValid(spec.weight_encoding()) ||
+      spec.weight_encoding() == kiln::v1::WEIGHT_ENCODING_UNSPECIFIED) {
+    return absl::InvalidArgumentError("spec.weight_encoding must be FLOAT32, FLOAT16 or UINT8");
+  }
+  if (!kiln::v1::Pooling_IsValid(spec.pooling()) ||
+      spec.pooling() == kiln::v1::POOLING_UNSPECIFIED) {
+    return absl::InvalidArgumentError("spec.pooling must be GLOBAL_AVERAGE or FLATTEN");
+  }
+  KILN_RETURN_IF_ERROR(CheckRange("max_attempts", spec.max_attempts(), 1, 100));
+  if (spec.description().size() > 1024) {
+    return absl::InvalidArgumentError("spec.description is over 1024 bytes");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace kiln::training

@@ -1,0 +1,397 @@
+// The training service's job management and worker protocol over real gRPC
+// on loopback with a real PostgreSQL. Workers are played by the test.
+#include <grpcpp/grpcpp.h>
+
+#include <future>
+
+#include "gtest/gtest.h"
+#include "kiln/v1/training.grpc.pb.h"
+#include "services/common/client.h"
+#include "services/common/db/migrations.h"
+#include "services/common/server.h"
+#include "services/common/sha256.h"
+#include "services/training/training_migrations.h"
+#include "services/training/training_service.h"
+#include "tests/support/postgres_environment.h"
+
+namespace kiln::training {
+namespace {
+
+constexpr char kWriterToken[] = "writer-token-0123456789";
+constexpr char kReaderToken[] = "reader-token-0123456789";
+
+class TrainingServiceTest : public kiln::testing::PostgresTest {
+ protected:
+  void SetUp() override {
+    PostgresTest::SetUp();
+    auto pool = db::Pool::Create({database_uri()});
+    ASSERT_TRUE(pool.ok()) << pool.status();
+    pool_ = *std::move(pool);
+    ASSERT_TRUE(db::ApplyMigrations(*pool_, "training", Migrations()).ok());
+    LeaseSettings settings;
+    settings.lease_ttl = absl::Seconds(2);
+    settings.preprocess_address = "preprocess:7002";
+    jobs_ = std::make_unique<JobStore>(*pool_);
+    leases_ = std::make_unique<LeaseStore>(*pool_, settings);
+    service_ = std::make_unique<TrainingServiceImpl>(*jobs_, *leases_, 3);
+    ServiceConfig config;
+    config.tokens = std::string("writer:") + kWriterToken + ",reader:" + kReaderToken;
+    auto server = GrpcServer::Start({"kiln-training", "127.0.0.1:0", *MakePolicy(config), {service_.get()}});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    stub_ = kiln::v1::TrainingService::NewStub(
+        MakeChannel("127.0.0.1:" + std::to_string(server_->port())));
+  }
+
+  void TearDown() override {
+    if (server_) server_->Shutdown(absl::Seconds(1));
+    server_.reset();
+    service_.reset();
+    leases_.reset();
+    jobs_.reset();
+    pool_.reset();
+    PostgresTest::TearDown();
+  }
+
+  std::unique_ptr<grpc::ClientContext> Context(const std::string& token = kWriterToken) {
+    auto context = std::make_unique<grpc::ClientContext>();
+    PrepareContext(*context, token, absl::Seconds(30));
+    return context;
+  }
+
+  kiln::v1::Job Submit(kiln::v1::JobSpec spec) {
+    kiln::v1::SubmitJobRequest request;
+    *request.mutable_spec() = std::move(spec);
+    kiln::v1::Job job;
+    grpc::Status status = stub_->SubmitJob(Context().get(), request, &job);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return job;
+  }
+
+  std::string Register(const std::string& name) {
+    kiln::v1::RegisterWorkerRequest request;
+    request.set_name(name);
+    request.set_slots(1);
+    request.set_host("127.0.0.1");
+    kiln::v1::RegisterWorkerResponse response;
+    EXPECT_TRUE(stub_->RegisterWorker(Context().get(), request, &response).ok());
+    return response.worker_id();
+  }
+
+  std::optional<kiln::v1::Lease> Lease(const std::string& worker_id, int wait_ms) {
+    kiln::v1::LeaseJobRequest request;
+    request.set_worker_id(worker_id);
+    request.set_wait_ms(wait_ms);
+    kiln::v1::LeaseJobResponse response;
+    grpc::Status status = stub_->LeaseJob(Context().get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    if (!response.has_lease()) return std::nullopt;
+    return response.lease();
+  }
+
+  kiln::v1::Job Get(const std::string& id) {
+    kiln::v1::GetJobRequest request;
+    request.set_id(id);
+    kiln::v1::Job job;
+    EXPECT_TRUE(stub_->GetJob(Context(kReaderToken).get(), request, &job).ok());
+    return job;
+  }
+
+  kiln::v1::LeaseStatus Heartbeat(const std::string& lease_id) {
+    kiln::v1::HeartbeatRequest request;
+    request.set_lease_id(lease_id);
+    kiln::v1::HeartbeatResponse response;
+    EXPECT_TRUE(stub_->Heartbeat(Context().get(), request, &response).ok());
+    return response.status();
+  }
+
+  void ReportEpoch(const std::string& lease_id, int epoch, double loss) {
+    kiln::v1::ReportEventsRequest request;
+    request.set_lease_id(lease_id);
+    auto* metrics = request.add_events()->mutable_epoch_finished();
+    metrics->set_epoch(epoch);
+    metrics->set_loss(loss);
+    metrics->set_accuracy(0.5);
+    kiln::v1::ReportEventsResponse response;
+    ASSERT_TRUE(stub_->ReportEvents(Context().get(), request, &response).ok());
+  }
+
+  grpc::Status SaveCheckpoint(const std::string& lease_id, int epoch, const std::string& data,
+                              const std::string& sha256) {
+    kiln::v1::Checkpoint checkpoint;
+    auto context = Context();
+    auto writer = stub_->SaveCheckpoint(context.get(), &checkpoint);
+    kiln::v1::SaveCheckpointRequest message;
+    message.mutable_header()->set_lease_id(lease_id);
+    message.mutable_header()->set_epoch(epoch);
+    message.mutable_header()->set_sha256(sha256);
+    message.mutable_header()->set_size_bytes(static_cast<int64_t>(data.size()));
+    writer->Write(message);
+    for (size_t offset = 0; offset < data.size(); offset += 1000) {
+      message.set_data(data.substr(offset, 1000));
+      writer->Write(message);
+    }
+    writer->WritesDone();
+    return writer->Finish();
+  }
+
+  std::vector<kiln::v1::JobEvent> Watch(const std::string& id) {
+    kiln::v1::WatchJobRequest request;
+    request.set_id(id);
+    auto context = Context(kReaderToken);
+    auto reader = stub_->WatchJob(context.get(), request);
+    std::vector<kiln::v1::JobEvent> events;
+    kiln::v1::JobEvent event;
+    while (reader->Read(&event)) events.push_back(event);
+    EXPECT_TRUE(reader->Finish().ok());
+    return events;
+  }
+
+  std::unique_ptr<db::Pool> pool_;
+  std::unique_ptr<JobStore> jobs_;
+  std::unique_ptr<LeaseStore> leases_;
+  std::unique_ptr<TrainingServiceImpl> service_;
+  std::unique_ptr<GrpcServer> server_;
+  std::unique_ptr<kiln::v1::TrainingService::Stub> stub_;
+};
+
+TEST_F(TrainingServiceTest, SubmitFillsTheArticleDefaults) {
+  kiln::v1::Job job = Submit({});
+  EXPECT_EQ(job.id(), "job-000001");
+  EXPECT_EQ(job.state(), kiln::v1::JOB_STATE_QUEUED);
+  const auto& spec = job.spec();
+  EXPECT_EQ(spec.model(), "news");
+  EXPECT_EQ(spec.topics_size(), 8);
+  EXPECT_EQ(spec.train_years(0).first(), 1922);
+  EXPECT_EQ(spec.test_years(0).last(), 2000);
+  EXPECT_EQ(spec.vocabulary().min_count(), 2);
+  EXPECT_EQ(spec.max_length(), 256);
+  EXPECT_EQ(spec.embedding_dim(), 64);
+  EXPECT_EQ(spec.hidden_units(), 128);
+  EXPECT_EQ(spec.epochs(), 15);
+  EXPECT_EQ(spec.batch_size(), 64);
+  EXPECT_DOUBLE_EQ(spec.learning_rate(), 5e-3);
+  EXPECT_EQ(spec.world_size(), 1);
+  EXPECT_EQ(spec.max_attempts(), 3);
+}
+
+TEST_F(TrainingServiceTest, BadSpecsAreRefusedNamingTheFieldAndRange) {
+  const std::vector<std::pair<std::function<void(kiln::v1::JobSpec&)>, std::string>> cases = {
+      {[](auto& s) { s.set_epochs(5000); }, "spec.epochs is 5000; allowed: 1..1000"},
+      {[](auto& s) { s.set_learning_rate(-1); }, "spec.learning_rate"},
+      {[](auto& s) { s.set_world_size(65); }, "spec.world_size is 65; allowed: 1..64"},
+      {[](auto& s) { s.set_model("News!"); }, "spec.model"},
+      {[](auto& s) { s.add_topics("only-one"); }, "spec.topics has 1 entries"},
+      {[](auto& s) {
+         auto* r = s.add_test_years();
+         r->set_first(1950);
+         r->set_last(1960);
+       },
+       "overlaps spec.train_years"},
+      {[](auto& s) { s.set_batch_size(2); s.set_world_size(4); }, "smaller than spec.world_size"},
+  };
+  for (const auto& [mutate, expected] : cases) {
+    kiln::v1::SubmitJobRequest request;
+    mutate(*request.mutable_spec());
+    kiln::v1::Job job;
+    grpc::Status status = stub_->SubmitJob(Context().get(), request, &job);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << expected;
+    EXPECT_NE(status.error_message().find(expected), std::string::npos)
+        << status.error_message() << " should mention " << expected;
+  }
+  kiln::v1::ListJobsResponse list;
+  ASSERT_TRUE(stub_->ListJobs(Context().get(), {}, &list).ok());
+  EXPECT_EQ(list.jobs_size(), 0);
+}
+
+TEST_F(TrainingServiceTest, AGangOfTwoIsLeasedOnlyWhenTwoSlotsWait) {
+  kiln::v1::JobSpec spec;
+  spec.set_world_size(2);
+  const kiln::v1::Job job = Submit(spec);
+  const std::string a = Register("worker-a");
+  const std::string b = Register("worker-b");
+
+  EXPECT_FALSE(Lease(a, 300).has_value());  // alone, the gang is incomplete
+  EXPECT_EQ(Get(job.id()).state(), kiln::v1::JOB_STATE_QUEUED);
+
+  auto first = std::async(std::launch::async, [&] { return Lease(a, 5000); });
+  auto second = std::async(std::launch::async, [&] { return Lease(b, 5000); });
+  std::optional<kiln::v1::Lease> la = first.get(), lb = second.get();
+  ASSERT_TRUE(la && lb);
+  EXPECT_EQ(la->job().id(), job.id());
+  EXPECT_EQ(la->world_size(), 2);
+  EXPECT_EQ(la->attempt(), 1);
+  EXPECT_EQ(lb->attempt(), 1);
+  EXPECT_EQ(la->rank() + lb->rank(), 1);
+  EXPECT_EQ(la->preprocess_address(), "preprocess:7002");
+  const kiln::v1::Job running = Get(job.id());
+  EXPECT_EQ(running.state(), kiln::v1::JOB_STATE_RUNNING);
+  EXPECT_EQ(running.workers_size(), 2);
+
+  // Rendezvous: the other rank waits until rank 0 publishes.
+  const kiln::v1::Lease& rank0 = la->rank() == 0 ? *la : *lb;
+  const kiln::v1::Lease& rank1 = la->rank() == 0 ? *lb : *la;
+  auto waiting = std::async(std::launch::async, [&] {
+    kiln::v1::RendezvousRequest request;
+    request.set_lease_id(rank1.lease_id());
+    request.set_wait_ms(5000);
+    kiln::v1::RendezvousResponse response;
+    EXPECT_TRUE(stub_->Rendezvous(Context().get(), request, &response).ok());
+    return response.address();
+  });
+  absl::SleepFor(absl::Milliseconds(300));
+  kiln::v1::RendezvousRequest publish;
+  publish.set_lease_id(rank0.lease_id());
+  publish.set_address("127.0.0.1:29500");
+  kiln::v1::RendezvousResponse published;
+  ASSERT_TRUE(stub_->Rendezvous(Context().get(), publish, &published).ok());
+  EXPECT_EQ(waiting.get(), "127.0.0.1:29500");
+}
+
+TEST_F(TrainingServiceTest, ALapsedLeaseRequeuesTheJobWhichResumesFromItsCheckpoint) {
+  const kiln::v1::Job job = Submit({});
+  const std::string worker = Register("worker-a");
+  std::optional<kiln::v1::Lease> lease = Lease(worker, 2000);
+  ASSERT_TRUE(lease);
+  EXPECT_EQ(lease->resume_epoch(), 0);
+  ReportEpoch(lease->lease_id(), 1, 0.9);
+  const std::string data(2500, 'c');
+  EXPECT_EQ(SaveCheckpoint(lease->lease_id(), 1, data, std::string(64, '0')).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);  // wrong digest
+  ASSERT_TRUE(SaveCheckpoint(lease->lease_id(), 1, data, Sha256Hex(data)).ok());
+  EXPECT_EQ(Get(job.id()).epochs_done(), 1);
+
+  // The worker dies: no more heartbeats. After the TTL the reaper re-queues.
+  absl::SleepFor(absl::Milliseconds(2500));
+  ASSERT_TRUE(leases_->ReapExpiredLeases().ok());
+  EXPECT_EQ(Get(job.id()).state(), kiln::v1::JOB_STATE_QUEUED);
+  EXPECT_EQ(Heartbeat(lease->lease_id()), kiln::v1::LEASE_STATUS_LOST);
+
+  std::optional<kiln::v1::Lease> again = Lease(Register("worker-b"), 2000);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->attempt(), 2);
+  EXPECT_EQ(again->resume_epoch(), 1);
+  kiln::v1::LoadCheckpointRequest load;
+  load.set_job_id(job.id());
+  auto context = Context();
+  auto reader = stub_->LoadCheckpoint(context.get(), load);
+  kiln::v1::LoadCheckpointResponse part;
+  std::string loaded;
+  ASSERT_TRUE(reader->Read(&part) && part.has_checkpoint());
+  EXPECT_EQ(part.checkpoint().epoch(), 1);
+  while (reader->Read(&part)) loaded += part.data();
+  ASSERT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(loaded, data);
+
+  kiln::v1::CompleteLeaseRequest complete;
+  complete.set_lease_id(again->lease_id());
+  complete.mutable_result()->set_model("news");
+  complete.mutable_result()->set_version(1);
+  kiln::v1::Job done;
+  ASSERT_TRUE(stub_->CompleteLease(Context().get(), complete, &done).ok());
+  EXPECT_EQ(done.state(), kiln::v1::JOB_STATE_SUCCEEDED);
+  EXPECT_EQ(done.result().version(), 1);
+
+  // A watcher arriving after the end sees the whole history, then the end.
+  std::vector<kiln::v1::JobEvent> events = Watch(job.id());
+  std::vector<std::string> kinds;
+  for (const auto& event : events) {
+    if (event.has_state_changed()) {
+      kinds.push_back(kiln::v1::JobState_Name(event.state_changed().to()));
+    } else if (event.has_epoch_finished()) {
+      kinds.push_back("epoch");
+    } else if (event.has_checkpoint_saved()) {
+      kinds.push_back("checkpoint");
+    }
+  }
+  const std::vector<std::string> expected = {
+      "JOB_STATE_QUEUED", "JOB_STATE_RUNNING", "epoch",           "checkpoint",
+      "JOB_STATE_QUEUED", "JOB_STATE_RUNNING", "JOB_STATE_SUCCEEDED"};
+  EXPECT_EQ(kinds, expected);
+  for (size_t i = 0; i < events.size(); ++i) EXPECT_EQ(events[i].sequence(), int64_t(i + 1));
+  EXPECT_NE(events[4].state_changed().reason().find("expired"), std::string::npos);
+}
+
+TEST_F(TrainingServiceTest, RetryableFailuresUseUpAttemptsThenTheJobFails) {
+  kiln::v1::JobSpec spec;
+  spec.set_max_attempts(2);
+  const kiln::v1::Job job = Submit(spec);
+  const std::string worker = Register("worker-a");
+  for (int attempt = 1; attempt <= 2; ++attempt) {
+    std::optional<kiln::v1::Lease> lease = Lease(worker, 2000);
+    ASSERT_TRUE(lease);
+    EXPECT_EQ(lease->attempt(), attempt);
+    kiln::v1::FailLeaseRequest fail;
+    fail.set_lease_id(lease->lease_id());
+    fail.set_error("gloo: connection reset by peer " + std::to_string(attempt));
+    fail.set_retryable(true);
+    kiln::v1::Job after;
+    ASSERT_TRUE(stub_->FailLease(Context().get(), fail, &after).ok());
+    EXPECT_EQ(after.state(),
+              attempt == 1 ? kiln::v1::JOB_STATE_QUEUED : kiln::v1::JOB_STATE_FAILED);
+  }
+  const kiln::v1::Job failed = Get(job.id());
+  EXPECT_NE(failed.error().find("connection reset by peer 2"), std::string::npos) << failed.error();
+  EXPECT_FALSE(Lease(worker, 200).has_value());
+}
+
+TEST_F(TrainingServiceTest, CancelReachesRunningWorkersAndRefusesEndedJobs) {
+  const kiln::v1::Job job = Submit({});
+  std::optional<kiln::v1::Lease> lease = Lease(Register("worker-a"), 2000);
+  ASSERT_TRUE(lease);
+  EXPECT_EQ(Heartbeat(lease->lease_id()), kiln::v1::LEASE_STATUS_ACTIVE);
+
+  kiln::v1::CancelJobRequest cancel;
+  cancel.set_id(job.id());
+  cancel.set_reason("wrong topics");
+  kiln::v1::Job cancelled;
+  EXPECT_EQ(stub_->CancelJob(Context(kReaderToken).get(), cancel, &cancelled).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(stub_->CancelJob(Context().get(), cancel, &cancelled).ok());
+  EXPECT_EQ(cancelled.state(), kiln::v1::JOB_STATE_CANCELLED);
+  EXPECT_EQ(cancelled.error(), "cancelled: wrong topics");
+  EXPECT_EQ(Heartbeat(lease->lease_id()), kiln::v1::LEASE_STATUS_CANCELLED);
+
+  grpc::Status again = stub_->CancelJob(Context().get(), cancel, &cancelled);
+  EXPECT_EQ(again.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  kiln::v1::GetJobRequest unknown;
+  unknown.set_id("job-999999");
+  EXPECT_EQ(stub_->GetJob(Context().get(), unknown, &cancelled).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  unknown.set_id("42");
+  EXPECT_EQ(stub_->GetJob(Context().get(), unknown, &cancelled).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(TrainingServiceTest, ListFiltersByStateAndModelAndPages) {
+  for (int i = 0; i < 5; ++i) {
+    kiln::v1::JobSpec spec;
+    spec.set_model(i % 2 ? "odd" : "even");
+    Submit(spec);
+  }
+  kiln::v1::CancelJobRequest cancel;
+  cancel.set_id("job-000002");
+  kiln::v1::Job cancelled;
+  ASSERT_TRUE(stub_->CancelJob(Context().get(), cancel, &cancelled).ok());
+
+  kiln::v1::ListJobsRequest request;
+  request.set_page_size(2);
+  kiln::v1::ListJobsResponse page;
+  ASSERT_TRUE(stub_->ListJobs(Context().get(), request, &page).ok());
+  ASSERT_EQ(page.jobs_size(), 2);
+  EXPECT_EQ(page.jobs(0).id(), "job-000005");
+  request.set_page_token(page.next_page_token());
+  ASSERT_TRUE(stub_->ListJobs(Context().get(), request, &page).ok());
+  EXPECT_EQ(page.jobs(0).id(), "job-000003");
+
+  kiln::v1::ListJobsRequest filtered;
+  filtered.set_model("odd");
+  filtered.add_states(kiln::v1::JOB_STATE_QUEUED);
+  ASSERT_TRUE(stub_->ListJobs(Context().get(), filtered, &page).ok());
+  ASSERT_EQ(page.jobs_size(), 1);
+  EXPECT_EQ(page.jobs(0).id(), "job-000004");
+  EXPECT_TRUE(page.next_page_token().empty());
+}
+
+}  // namespace
+}  // namespace kiln::training
