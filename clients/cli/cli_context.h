@@ -25,5 +25,10 @@ using Action = std::function<int()>;
 
 void AddHealthCommand(CLI::App& app, CliContext& context, Action& run);
 void AddIngestCommand(CLI::App& app, CliContext& context, Action& run);
+void AddTrainCommand(CLI::App& app, CliContext& context, Action& run);
+void AddJobsCommand(CLI::App& app, CliContext& context, Action& run);
+void AddModelsCommand(CLI::App& app, CliContext& context, Action& run);
+void AddMetricsCommand(CLI::App& app, CliContext& context, Action& run);
+void AddBundleCommands(CLI::App& app, CliContext& context, Action& run);
 
 }  // namespace kiln::cli

@@ -27,6 +27,11 @@ int main(int argc, char** argv) {
 
   kiln::cli::AddHealthCommand(app, context, run);
   kiln::cli::AddIngestCommand(app, context, run);
+  kiln::cli::AddTrainCommand(app, context, run);
+  kiln::cli::AddJobsCommand(app, context, run);
+  kiln::cli::AddModelsCommand(app, context, run);
+  kiln::cli::AddMetricsCommand(app, context, run);
+  kiln::cli::AddBundleCommands(app, context, run);
 
   CLI11_PARSE(app, argc, argv);
   return run ? run() : 2;

@@ -12,21 +12,20 @@ constexpr int64_t kNeverTouched = -1;
 
 // One Adam step over `count` elements, in torch's order of operations:
 //   m = m*beta1 + (1-beta1)*g;  v = v*beta2 + (1-beta2)*g*g
-//   p = p + (-step_size*m) / (sqrt(v)/sqrt(1-beta2^t) + eps)
+//   p = p + (-step_size*m) / (sqrt(v) * (1/sqrt(1-beta2^t)) + eps)
 // A null `gradient` means zero, the replay of a step a row was absent from.
 inline void AdamUpdate(const AdamOptions& options, const AdamStepScalars& scalars,
-                       const float* gradient, int64_t count, float* params, float* m,
-                       float* v) {
+                       const float* gradient, int64_t count, float* params, float* m, float* v) {
   const float beta1 = options.beta1;
   const float beta2 = options.beta2;
   const float epsilon = options.epsilon;
   const float negative_step_size = scalars.negative_step_size;
-  const float correction = scalars.bias_correction2_sqrt;
+  const float correction = scalars.inverse_correction2_sqrt;
   if (gradient == nullptr) {
     for (int64_t i = 0; i < count; ++i) {
       m[i] *= beta1;
       v[i] *= beta2;
-      params[i] += negative_step_size * m[i] / (std::sqrt(v[i]) / correction + epsilon);
+      params[i] += negative_step_size * m[i] / (std::sqrt(v[i]) * correction + epsilon);
     }
     return;
   }
@@ -36,7 +35,7 @@ inline void AdamUpdate(const AdamOptions& options, const AdamStepScalars& scalar
     const float g = gradient[i];
     m[i] = m[i] * beta1 + one_minus_beta1 * g;
     v[i] = v[i] * beta2 + one_minus_beta2 * g * g;
-    params[i] += negative_step_size * m[i] / (std::sqrt(v[i]) / correction + epsilon);
+    params[i] += negative_step_size * m[i] / (std::sqrt(v[i]) * correction + epsilon);
   }
 }
 
@@ -48,7 +47,7 @@ void AdamSchedule::Extend(int64_t step) {
     const double correction1 = 1.0 - std::pow(static_cast<double>(options_.beta1), t);
     const double correction2 = 1.0 - std::pow(static_cast<double>(options_.beta2), t);
     scalars_.push_back({static_cast<float>(-options_.learning_rate / correction1),
-                        static_cast<float>(std::sqrt(correction2))});
+                        static_cast<float>(1.0 / std::sqrt(correction2))});
   }
 }
 
@@ -65,8 +64,7 @@ RowAdam::RowAdam(int64_t rows, int width)
       second_moment_(static_cast<size_t>(rows) * width),
       row_step_(static_cast<size_t>(rows), kNeverTouched) {}
 
-void RowAdam::CatchUpRow(const AdamSchedule& schedule, int64_t row, int64_t step,
-                         float* table) {
+void RowAdam::CatchUpRow(const AdamSchedule& schedule, int64_t row, int64_t step, float* table) {
   int64_t& row_step = row_step_[row];
   // Zero moments: every replayed update is exactly zero.
   if (row_step == kNeverTouched) return;
@@ -86,9 +84,8 @@ void RowAdam::Step(const AdamSchedule& schedule, int64_t step, const SparseRows&
       const int64_t row = ids[i];
       CatchUpRow(schedule, row, step - 1, table);
       const int64_t offset = row * width_;
-      AdamUpdate(schedule.options(), schedule.At(step), gradient.values() + i * width_,
-                 width_, table + offset, first_moment_.data() + offset,
-                 second_moment_.data() + offset);
+      AdamUpdate(schedule.options(), schedule.At(step), gradient.values() + i * width_, width_,
+                 table + offset, first_moment_.data() + offset, second_moment_.data() + offset);
       row_step_[row] = step;
     }
   });

@@ -1,5 +1,7 @@
 // Adam as torch.optim.Adam computes it (betas 0.9/0.999, eps 1e-8, no weight
-// decay): per-step scalars in double, element updates in float.
+// decay): per-step scalars in double, element updates in float. One change:
+// where torch divides sqrt(v) by sqrt(1 - beta2^t), this multiplies by the
+// inverse: one division less per element, at most an ulp of difference.
 //
 // The embedding's update is lazy but exact. A row absent from a step's
 // gradient is still due that step's zero-gradient update (its moments decay
@@ -28,8 +30,8 @@ struct AdamOptions {
 
 // What step t of Adam needs beyond the moments, as torch derives it.
 struct AdamStepScalars {
-  float negative_step_size = 0;     // -lr / (1 - beta1^t)
-  float bias_correction2_sqrt = 0;  // sqrt(1 - beta2^t)
+  float negative_step_size = 0;        // -lr / (1 - beta1^t)
+  float inverse_correction2_sqrt = 0;  // 1 / sqrt(1 - beta2^t)
 };
 
 // The scalars of every step so far, computed once each.
@@ -72,8 +74,7 @@ class RowAdam {
 
   // Applies step `step` with the given row gradients; rows not in
   // `gradient` stay behind until touched or CatchUpAll.
-  void Step(const AdamSchedule& schedule, int64_t step, const SparseRows& gradient,
-            float* table);
+  void Step(const AdamSchedule& schedule, int64_t step, const SparseRows& gradient, float* table);
   // Brings every row to `step`: after it the table and moments are exactly
   // those of dense Adam after `step` steps.
   void CatchUpAll(const AdamSchedule& schedule, int64_t step, float* table);

@@ -1,37 +1,11 @@
 #include "services/model/batch_pass.h"
 
-#include <ATen/core/Tensor.h>
-#include <ATen/ops/from_blob.h>
-#include <ATen/ops/mm.h>
-
 #include <algorithm>
 
+#include "services/model/dense_kernels.h"
 #include "services/model/parallel.h"
 
 namespace kiln::model {
-namespace {
-
-// A [rows, cols] row-major tensor over memory owned elsewhere (ATen only
-// reads inputs, so dropping const is safe).
-at::Tensor Matrix(const float* data, int64_t rows, int64_t cols) {
-  return at::from_blob(const_cast<float*>(data), {rows, cols}, at::kFloat);
-}
-
-// out[rows, n] = a[rows, k] @ b[k, n], in BLAS.
-void MatMul(const at::Tensor& a, const at::Tensor& b, float* out) {
-  at::Tensor result = Matrix(out, a.size(0), b.size(1));
-  at::mm_out(result, a, b);
-}
-
-void SumColumns(const float* matrix, int64_t rows, int cols, float* sums) {
-  std::fill(sums, sums + cols, 0.0f);
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* row = matrix + r * cols;
-    for (int c = 0; c < cols; ++c) sums[c] += row[c];
-  }
-}
-
-}  // namespace
 
 void BatchPass::Forward(const WeightsView& weights, const int32_t* ids, int64_t rows) {
   const ModelShape& shape = weights.shape;
@@ -70,16 +44,14 @@ void BatchPass::Forward(const WeightsView& weights, const int32_t* ids, int64_t 
   });
 
   // Dense layers as Keras computes them: x @ kernel, then + bias.
-  MatMul(Matrix(pooled_.data(), rows, pooled_dim),
-         Matrix(weights.hidden_kernel, pooled_dim, hidden_units), hidden_.data());
+  MatMul(pooled_.data(), weights.hidden_kernel, rows, pooled_dim, hidden_units, hidden_.data());
   for (int64_t r = 0; r < rows; ++r) {
     float* hidden = hidden_.data() + r * hidden_units;
     for (int h = 0; h < hidden_units; ++h) {
       hidden[h] = std::max(hidden[h] + weights.hidden_bias[h], 0.0f);
     }
   }
-  MatMul(Matrix(hidden_.data(), rows, hidden_units),
-         Matrix(weights.output_kernel, hidden_units, classes), logits_.data());
+  MatMul(hidden_.data(), weights.output_kernel, rows, hidden_units, classes, logits_.data());
   for (int64_t r = 0; r < rows; ++r) {
     float* logits = logits_.data() + r * classes;
     for (int c = 0; c < classes; ++c) logits[c] += weights.output_bias[c];
@@ -103,24 +75,28 @@ void BatchPass::Backward(const WeightsView& weights, const int32_t* ids,
     return;
   }
 
-  const at::Tensor d_logits = Matrix(logits_gradient, rows, classes);
-  const at::Tensor hidden = Matrix(hidden_.data(), rows, hidden_units);
-  MatMul(hidden.t(), d_logits, dense_gradient + layout.output_kernel);
+  MatMulTransposedLeft(hidden_.data(), logits_gradient, rows, hidden_units, classes,
+                       dense_gradient + layout.output_kernel);
   SumColumns(logits_gradient, rows, classes, dense_gradient + layout.output_bias);
 
+  // Products with a transposed kernel use a transposed copy, so that every
+  // product runs along contiguous rows.
+  transposed_kernel_.resize(static_cast<size_t>(hidden_units) * classes);
+  Transpose(weights.output_kernel, hidden_units, classes, transposed_kernel_.data());
   hidden_gradient_.resize(static_cast<size_t>(rows * hidden_units));
-  MatMul(d_logits, Matrix(weights.output_kernel, hidden_units, classes).t(),
+  MatMul(logits_gradient, transposed_kernel_.data(), rows, classes, hidden_units,
          hidden_gradient_.data());
   for (size_t i = 0; i < hidden_gradient_.size(); ++i) {
     if (hidden_[i] <= 0.0f) hidden_gradient_[i] = 0.0f;  // relu'
   }
-  const at::Tensor d_hidden = Matrix(hidden_gradient_.data(), rows, hidden_units);
-  MatMul(Matrix(pooled_.data(), rows, pooled_dim).t(), d_hidden,
-         dense_gradient + layout.hidden_kernel);
+  MatMulTransposedLeft(pooled_.data(), hidden_gradient_.data(), rows, pooled_dim, hidden_units,
+                       dense_gradient + layout.hidden_kernel);
   SumColumns(hidden_gradient_.data(), rows, hidden_units, dense_gradient + layout.hidden_bias);
 
+  transposed_kernel_.resize(static_cast<size_t>(pooled_dim) * hidden_units);
+  Transpose(weights.hidden_kernel, pooled_dim, hidden_units, transposed_kernel_.data());
   pooled_gradient_.resize(static_cast<size_t>(rows * pooled_dim));
-  MatMul(d_hidden, Matrix(weights.hidden_kernel, pooled_dim, hidden_units).t(),
+  MatMul(hidden_gradient_.data(), transposed_kernel_.data(), rows, hidden_units, pooled_dim,
          pooled_gradient_.data());
 
   // Scatter-add into the touched rows only. Each position of a sequence
@@ -133,8 +109,7 @@ void BatchPass::Backward(const WeightsView& weights, const int32_t* ids,
       for (int d = 0; d < dim; ++d) d_pooled[d] /= divisor;
     }
     for (int p = 0; p < length; ++p) {
-      const float* source =
-          shape.pooling == Pooling::kFlatten ? d_pooled + p * dim : d_pooled;
+      const float* source = shape.pooling == Pooling::kFlatten ? d_pooled + p * dim : d_pooled;
       float* target = embedding_gradient->Row(sequence[p]);
       for (int d = 0; d < dim; ++d) target[d] += source[d];
     }

@@ -1,7 +1,7 @@
 // Forward and backward passes of the classifier over one batch, written out
 // by hand: the model is a pooled embedding under a two-layer MLP, small
-// enough that autograd's bookkeeping and a dense embedding gradient would
-// cost more than the math itself.
+// enough that autograd's bookkeeping and a dense [vocab, dim] embedding
+// gradient would cost more than the math itself.
 #pragma once
 
 #include <cstdint>
@@ -35,6 +35,7 @@ class BatchPass {
   std::vector<float> logits_;           // [rows, num_classes]
   std::vector<float> hidden_gradient_;  // [rows, hidden_units]
   std::vector<float> pooled_gradient_;  // [rows, pooled_dim]
+  std::vector<float> transposed_kernel_;
 };
 
 }  // namespace kiln::model

@@ -59,15 +59,17 @@ absl::Status WriteBundleDirectory(const BundleFiles& files, const std::string& d
   if (files.count(kManifestFile) == 0) {
     return absl::InvalidArgumentError("a bundle without manifest.json cannot be written");
   }
+  for (const auto& [name, contents] : files) {
+    if (!IsBundleFileName(name)) {
+      return absl::InvalidArgumentError(absl::StrCat("\"", name, "\" is not a bundle file name"));
+    }
+  }
   std::error_code error;
   fs::create_directories(directory, error);
   if (error) {
     return absl::InternalError(absl::StrCat("could not create ", directory, ": ", error.message()));
   }
   for (const auto& [name, contents] : files) {
-    if (!IsBundleFileName(name)) {
-      return absl::InvalidArgumentError(absl::StrCat("\"", name, "\" is not a bundle file name"));
-    }
     if (name == kManifestFile) continue;
     if (absl::Status s = WriteFile(fs::path(directory) / name, contents); !s.ok()) return s;
   }

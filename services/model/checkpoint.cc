@@ -99,8 +99,7 @@ std::string EncodeCheckpoint(const TrainingState& state) {
   writer.Put(state.step);
   for (const std::vector<float>* tensor :
        {&state.embedding, &state.dense, &state.embedding_first_moment,
-        &state.embedding_second_moment, &state.dense_first_moment,
-        &state.dense_second_moment}) {
+        &state.embedding_second_moment, &state.dense_first_moment, &state.dense_second_moment}) {
     writer.Put(*tensor);
   }
   return writer.Finish();

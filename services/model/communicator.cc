@@ -1,13 +1,13 @@
 #include "services/model/communicator.h"
 
 #include <ATen/ops/empty.h>
-#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include <chrono>
 #include <cstring>
 #include <exception>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -55,9 +55,9 @@ Communicator::~Communicator() = default;
 absl::StatusOr<std::unique_ptr<Communicator>> Communicator::Create(
     const DistributedOptions& options) {
   if (options.world_size < 2) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "distributed: world_size is ", options.world_size,
-        ", allowed >= 2 (a single rank trains without a communicator)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("distributed: world_size is ", options.world_size,
+                     ", allowed >= 2 (a single rank trains without a communicator)"));
   }
   if (options.rank < 0 || options.rank >= options.world_size) {
     return absl::InvalidArgumentError(absl::StrCat("distributed: rank is ", options.rank,
@@ -82,8 +82,8 @@ absl::StatusOr<std::unique_ptr<Communicator>> Communicator::Create(
           c10::make_intrusive<c10d::TCPStore>(options.store_host, StoreOptions(options, true));
     } catch (const std::exception& error) {
       return absl::UnavailableError(absl::StrCat("distributed: cannot host the store at ",
-                                                 options.store_host, ":", options.store_port,
-                                                 ": ", error.what()));
+                                                 options.store_host, ":", options.store_port, ": ",
+                                                 error.what()));
     }
   }
   return communicator;
@@ -111,10 +111,10 @@ absl::Status Communicator::Connect() {
     group_->process_group = c10::make_intrusive<c10d::ProcessGroupGloo>(
         prefixed, options_.rank, options_.world_size, gloo_options);
   } catch (const std::exception& error) {
-    broken_ = absl::UnavailableError(absl::StrCat(
-        "distributed: rank ", options_.rank, " of ", options_.world_size,
-        " could not join the group at ", options_.store_host, ":", store_port(), " within ",
-        absl::FormatDuration(options_.timeout), ": ", error.what()));
+    broken_ = absl::UnavailableError(
+        absl::StrCat("distributed: rank ", options_.rank, " of ", options_.world_size,
+                     " could not join the group at ", options_.store_host, ":", store_port(),
+                     " within ", absl::FormatDuration(options_.timeout), ": ", error.what()));
     return broken_;
   }
   return absl::OkStatus();
@@ -138,10 +138,10 @@ absl::Status Communicator::Run(const char* what, Body body) {
 
 absl::Status Communicator::AllReduceSum(absl::Span<float> values) {
   std::vector<at::Tensor> tensors = {OwnedCopy(values.data(), values.size())};
-  absl::Status status = Run("all-reduce", [&](c10d::ProcessGroupGloo& group) {
-    return group.allreduce(tensors);
-  });
-  if (status.ok()) std::memcpy(values.data(), tensors[0].data_ptr<float>(), values.size() * sizeof(float));
+  absl::Status status =
+      Run("all-reduce", [&](c10d::ProcessGroupGloo& group) { return group.allreduce(tensors); });
+  if (status.ok())
+    std::memcpy(values.data(), tensors[0].data_ptr<float>(), values.size() * sizeof(float));
   return status;
 }
 

@@ -4,9 +4,13 @@
 # The script's one `export { ... };` statement is dropped here, at build
 # time, so that a change to the twin that breaks the classic-script form
 # fails the build rather than a bundle export.
+cmake_minimum_required(VERSION 3.25)
+
 file(READ "${INPUT}" source)
 
-string(REGEX MATCHALL "\nexport[ \t]*{[^}]*}[ \t]*;?" exports "${source}")
+# The match leaves out the final ';', which CMake would read as a list
+# separator.
+string(REGEX MATCHALL "\nexport[ \t]*{[^}]*}" exports "${source}")
 list(LENGTH exports export_count)
 if(NOT export_count EQUAL 1)
   message(FATAL_ERROR "${INPUT} must end with exactly one `export { ... };` statement "

@@ -78,10 +78,13 @@ absl::Status TopologyError(absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat("model.json modelTopology: ", what));
 }
 
+bool IsPositiveInt(const json& value) {
+  return value.is_number_integer() && value.get<int64_t>() >= 1 && value.get<int64_t>() <= INT32_MAX;
+}
+
 absl::StatusOr<int> PositiveInt(const json& config, const std::string& layer, const char* key) {
   const auto it = config.find(key);
-  if (it == config.end() || !it->is_number_integer() || it->get<int64_t>() < 1 ||
-      it->get<int64_t>() > INT32_MAX) {
+  if (it == config.end() || !IsPositiveInt(*it)) {
     return TopologyError(absl::StrCat("layer \"", layer, "\" needs a positive integer \"", key, "\""));
   }
   return it->get<int>();
@@ -93,8 +96,8 @@ absl::StatusOr<int> InputLength(const json& config, const std::string& layer) {
     return PositiveInt(config, layer, "input_length");
   }
   const auto shape = config.find("batch_input_shape");
-  if (shape != config.end() && shape->is_array() && shape->size() == 2) {
-    return PositiveInt({{"length", (*shape)[1]}}, layer, "length");
+  if (shape != config.end() && shape->is_array() && shape->size() == 2 && IsPositiveInt((*shape)[1])) {
+    return (*shape)[1].get<int>();
   }
   return TopologyError(absl::StrCat(
       "embedding layer \"", layer, "\" has no fixed input length (input_length or batch_input_shape)"));

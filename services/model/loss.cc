@@ -5,8 +5,8 @@
 
 namespace kiln::model {
 
-LossSums SoftmaxCrossEntropy(const float* logits, const int32_t* labels, int64_t rows,
-                             int classes, float gradient_scale, float* logits_gradient) {
+LossSums SoftmaxCrossEntropy(const float* logits, const int32_t* labels, int64_t rows, int classes,
+                             float gradient_scale, float* logits_gradient) {
   LossSums sums;
   for (int64_t r = 0; r < rows; ++r) {
     const float* z = logits + r * classes;

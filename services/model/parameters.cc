@@ -42,6 +42,12 @@ absl::Status ValidateShape(const ModelShape& shape) {
   return absl::OkStatus();
 }
 
+bool SameShape(const ModelShape& a, const ModelShape& b) {
+  return a.vocab_size == b.vocab_size && a.max_length == b.max_length &&
+         a.embedding_dim == b.embedding_dim && a.hidden_units == b.hidden_units &&
+         a.num_classes == b.num_classes && a.pooling == b.pooling;
+}
+
 DenseLayout DenseLayout::For(const ModelShape& shape) {
   DenseLayout layout;
   const int64_t pooled = shape.pooled_dim();

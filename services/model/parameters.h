@@ -19,6 +19,8 @@ namespace kiln::model {
 // enough to index with 32-bit ids).
 absl::Status ValidateShape(const ModelShape& shape);
 
+bool SameShape(const ModelShape& a, const ModelShape& b);
+
 // Where each dense tensor sits in one flat buffer: the dense layers'
 // parameters, gradients and Adam moments are each one contiguous block, so
 // a step all-reduces them with a single call.

@@ -6,9 +6,7 @@
 
 namespace kiln::model {
 
-float Random::Uniform01() {
-  return static_cast<float>(engine_() >> 40) * (1.0f / 16777216.0f);
-}
+float Random::Uniform01() { return static_cast<float>(engine_() >> 40) * (1.0f / 16777216.0f); }
 
 float Random::Normal() {
   // 1 - u keeps the logarithm's argument in (0, 1].

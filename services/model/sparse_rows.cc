@@ -1,5 +1,7 @@
 #include "services/model/sparse_rows.h"
 
+#include <cstddef>
+
 namespace kiln::model {
 
 void SparseRows::Reset(int64_t table_rows, int width) {

@@ -206,7 +206,7 @@ absl::Status DecodeWeights(const json& weights_manifest, const BundleFiles& file
       if (!spec.contains("dtype") || spec["dtype"] != "float32") {
         return SpecError(name, "must have dtype float32");
       }
-      WeightEncoding stored;
+      WeightEncoding stored = WeightEncoding::kFloat32;
       Uint8Range range;
       if (absl::Status s = ParseQuantization(spec, name, &stored, &range); !s.ok()) return s;
       if (stored != encoding) {

@@ -30,8 +30,8 @@ absl::Status ValidateOptions(const TrainingOptions& options) {
   }
   if (!std::isfinite(options.learning_rate) || options.learning_rate <= 0 ||
       options.learning_rate > 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "training: learning_rate is ", options.learning_rate, ", allowed (0, 1]"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("training: learning_rate is ", options.learning_rate, ", allowed (0, 1]"));
   }
   if (options.threads < 0 || options.threads > 1024) {
     return absl::InvalidArgumentError(
@@ -42,9 +42,9 @@ absl::Status ValidateOptions(const TrainingOptions& options) {
 
 absl::Status ValidateExamples(const ModelShape& shape, const Examples& examples) {
   if (examples.ids.size() != examples.labels.size() * static_cast<size_t>(shape.max_length)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "training data: ", examples.ids.size(), " ids for ", examples.labels.size(),
-        " labels, expected max_length (", shape.max_length, ") ids per label"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("training data: ", examples.ids.size(), " ids for ", examples.labels.size(),
+                     " labels, expected max_length (", shape.max_length, ") ids per label"));
   }
   for (size_t i = 0; i < examples.labels.size(); ++i) {
     if (examples.labels[i] < 0 || examples.labels[i] >= shape.num_classes) {
@@ -55,9 +55,9 @@ absl::Status ValidateExamples(const ModelShape& shape, const Examples& examples)
   }
   for (size_t i = 0; i < examples.ids.size(); ++i) {
     if (examples.ids[i] < 0 || examples.ids[i] >= shape.vocab_size) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "training data: id ", examples.ids[i], " in example ", i / shape.max_length,
-          " is outside the vocabulary 0..", shape.vocab_size - 1));
+      return absl::InvalidArgumentError(
+          absl::StrCat("training data: id ", examples.ids[i], " in example ", i / shape.max_length,
+                       " is outside the vocabulary 0..", shape.vocab_size - 1));
     }
   }
   return absl::OkStatus();
@@ -108,9 +108,9 @@ Trainer::Trainer(const ModelShape& shape, const TrainingOptions& options, Exampl
       dense_gradient_(static_cast<size_t>(params_.layout.size)) {}
 
 absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const ModelShape& shape,
-                                                        const TrainingOptions& options,
-                                                        Examples shard,
-                                                        Communicator* communicator) {
+                                                         const TrainingOptions& options,
+                                                         Examples shard,
+                                                         Communicator* communicator) {
   if (absl::Status status = ValidateShape(shape); !status.ok()) return status;
   if (absl::Status status = ValidateOptions(options); !status.ok()) return status;
   if (absl::Status status = ValidateExamples(shape, shard); !status.ok()) return status;
@@ -121,12 +121,10 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const ModelShape& shape
     // The shard sizes tell the whole set's size, and whether the shards fit
     // together at all.
     float count = static_cast<float>(shard.size());
-    if (absl::Status status = communicator->AllReduceSum(absl::MakeSpan(&count, 1));
-        !status.ok())
+    if (absl::Status status = communicator->AllReduceSum(absl::MakeSpan(&count, 1)); !status.ok())
       return status;
     examples = static_cast<int64_t>(count);
-    const int64_t expected =
-        ShardSize(examples, communicator->rank(), communicator->world_size());
+    const int64_t expected = ShardSize(examples, communicator->rank(), communicator->world_size());
     if (shard.size() != expected) {
       return absl::InvalidArgumentError(absl::StrCat(
           "training data: rank ", communicator->rank(), " holds ", shard.size(),
@@ -147,9 +145,9 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const ModelShape& shape
 absl::StatusOr<EpochMetrics> Trainer::RunEpoch(const ProgressCallback& progress,
                                                const CancelCheck& cancelled) {
   if (!interrupted_.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "training: an earlier epoch stopped half-way (", interrupted_.message(),
-        "); restore a checkpoint first"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("training: an earlier epoch stopped half-way (", interrupted_.message(),
+                     "); restore a checkpoint first"));
   }
   if (done()) {
     return absl::FailedPreconditionError(
@@ -279,8 +277,7 @@ absl::Status Trainer::Exchange(double* loss_sum, int64_t* correct) {
     std::copy_n(local_rows_.values() + i * dim, dim, out + 1);
   }
   gather_receive_.resize(gather_send_.size() * world_size_);
-  if (absl::Status status =
-          communicator_->AllGather(gather_send_, absl::MakeSpan(gather_receive_));
+  if (absl::Status status = communicator_->AllGather(gather_send_, absl::MakeSpan(gather_receive_));
       !status.ok())
     return status;
 
@@ -292,8 +289,8 @@ absl::Status Trainer::Exchange(double* loss_sum, int64_t* correct) {
       const float* in = records + i * record;
       const int32_t id = IdFromBits(in[0]);
       if (id < 0 || id >= shape_.vocab_size) {
-        return absl::DataLossError(absl::StrCat("distributed: rank ", rank,
-                                                " sent embedding row ", id));
+        return absl::DataLossError(
+            absl::StrCat("distributed: rank ", rank, " sent embedding row ", id));
       }
       float* row = merged_rows_.Row(id);
       for (int d = 0; d < dim; ++d) row[d] += in[1 + d];
@@ -327,19 +324,16 @@ absl::StatusOr<std::string> Trainer::SaveCheckpoint() const {
 absl::Status Trainer::RestoreCheckpoint(const std::string& bytes) {
   absl::StatusOr<TrainingState> state = DecodeCheckpoint(bytes);
   if (!state.ok()) return state.status();
-  const ModelShape& shape = state->shape;
-  if (shape.vocab_size != shape_.vocab_size || shape.max_length != shape_.max_length ||
-      shape.embedding_dim != shape_.embedding_dim || shape.hidden_units != shape_.hidden_units ||
-      shape.num_classes != shape_.num_classes || shape.pooling != shape_.pooling) {
+  if (!SameShape(state->shape, shape_)) {
     return absl::FailedPreconditionError("checkpoint: it is of a model of another shape");
   }
   if (state->batch_size != options_.batch_size || state->learning_rate != options_.learning_rate ||
       state->seed != options_.seed || state->examples != examples_) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "checkpoint: it was trained with batch_size ", state->batch_size, ", learning_rate ",
-        state->learning_rate, ", seed ", state->seed, " on ", state->examples,
-        " examples; this run has ", options_.batch_size, ", ", options_.learning_rate, ", ",
-        options_.seed, ", ", examples_));
+    return absl::FailedPreconditionError(
+        absl::StrCat("checkpoint: it was trained with batch_size ", state->batch_size,
+                     ", learning_rate ", state->learning_rate, ", seed ", state->seed, " on ",
+                     state->examples, " examples; this run has ", options_.batch_size, ", ",
+                     options_.learning_rate, ", ", options_.seed, ", ", examples_));
   }
   epochs_done_ = state->epochs_done;
   step_ = state->step;
@@ -355,15 +349,12 @@ absl::Status Trainer::RestoreCheckpoint(const std::string& bytes) {
 
 absl::Status Trainer::ImportWeights(const ModelWeights& weights) {
   if (absl::Status status = weights.Validate(); !status.ok()) return status;
-  const ModelShape& shape = weights.shape;
-  if (shape.vocab_size != shape_.vocab_size || shape.max_length != shape_.max_length ||
-      shape.embedding_dim != shape_.embedding_dim || shape.hidden_units != shape_.hidden_units ||
-      shape.num_classes != shape_.num_classes || shape.pooling != shape_.pooling) {
+  if (!SameShape(weights.shape, shape_)) {
     return absl::InvalidArgumentError("training: the weights are of a model of another shape");
   }
   params_ = Parameters::FromWeights(weights);
   dense_adam_ = DenseAdam(params_.layout.size);
-  row_adam_ = RowAdam(shape.vocab_size, shape.embedding_dim);
+  row_adam_ = RowAdam(shape_.vocab_size, shape_.embedding_dim);
   epochs_done_ = 0;
   step_ = 0;
   interrupted_ = absl::OkStatus();

@@ -49,11 +49,11 @@ struct Examples {
 Examples ShardExamples(const Examples& all, int max_length, int rank, int world_size);
 
 struct EpochMetrics {
-  int epoch = 0;            // 1-based
-  int64_t examples = 0;     // over all ranks
-  double mean_loss = 0;     // cross-entropy over the epoch's examples
-  double accuracy = 0;      // on the training examples, as the steps saw them
-  double seconds = 0;       // wall time of the epoch on this rank
+  int epoch = 0;                  // 1-based
+  int64_t examples = 0;           // over all ranks
+  double mean_loss = 0;           // cross-entropy over the epoch's examples
+  double accuracy = 0;            // on the training examples, as the steps saw them
+  double seconds = 0;             // wall time of the epoch on this rank
   double samples_per_second = 0;  // examples / seconds
 };
 
@@ -74,9 +74,9 @@ class Trainer {
   // (connected, world size >= 2) every rank must call Create together: it
   // checks that the shards add up. Without one the trainer runs alone.
   static absl::StatusOr<std::unique_ptr<Trainer>> Create(const ModelShape& shape,
-                                                        const TrainingOptions& options,
-                                                        Examples shard,
-                                                        Communicator* communicator = nullptr);
+                                                         const TrainingOptions& options,
+                                                         Examples shard,
+                                                         Communicator* communicator = nullptr);
 
   // Trains the next epoch. Errors: Cancelled, Unavailable when a peer is
   // lost, FailedPrecondition when all epochs are done or an earlier epoch

@@ -126,9 +126,11 @@ grpc::Status PreprocessServiceImpl::Encode(grpc::ServerContext* context,
     batch.clear_post_ids();
     return absl::OkStatus();
   };
+  const int shard_count = std::max(1, request->shard_count());
+  int64_t position = -1;
   absl::Status read = posts_.ForEachPost(
-      request->dataset(), {request->shard_index(), std::max(1, request->shard_count())},
-      [&](const kiln::v1::Post& post) {
+      request->dataset(), {}, [&](const kiln::v1::Post& post) {
+        if (++position % shard_count != request->shard_index()) return absl::OkStatus();
         const size_t offset = batch.ids_size();
         batch.mutable_ids()->Resize(static_cast<int>(offset) + max_length, 0);
         encoder.Encode(post.body(),

@@ -3,6 +3,10 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "services/text/spec.h"
 
 namespace kiln::text {
@@ -206,6 +210,93 @@ bool IsAllDigits(const char* begin, const char* end) {
   return true;
 }
 
+// The fast path: 64 bytes at a time, classified into bit masks, for the
+// common stretches of plain ASCII prose where tokens are exactly the alnum
+// runs. It takes a block up to where a rule looking beyond one alnum run
+// (e-mail, URL, non-ASCII) might apply; see TakeBlock.
+constexpr size_t kBlock = 64;
+
+struct BlockMasks {
+  // Bit i stands for byte i of the block.
+  uint64_t alnum = 0;
+  uint64_t hard_separator = 0;  // ASCII outside the address class
+  uint64_t unsafe = 0;          // bytes >= 0x80 and '@'
+  uint64_t colon = 0;
+  uint64_t slash = 0;
+  uint64_t dot = 0;
+  uint64_t w = 0;               // 'w' or 'W'
+  // The block lower-cased, plus room for a 16-byte copy from any offset.
+  alignas(16) char lower[kBlock + 16];
+};
+
+#if defined(__SSE2__)
+void ClassifyBlock(const Byte* p, BlockMasks* m) {
+  const auto bits = [](__m128i v) {
+    return static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(v)));
+  };
+  const auto splat = [](char c) { return _mm_set1_epi8(c); };
+  for (size_t i = 0; i < kBlock; i += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    // Signed compares are exact here: bytes >= 0x80 end up in `unsafe`.
+    const auto in_range = [&](char lo, char hi) {
+      return _mm_and_si128(_mm_cmpgt_epi8(v, splat(static_cast<char>(lo - 1))),
+                           _mm_cmplt_epi8(v, splat(static_cast<char>(hi + 1))));
+    };
+    const auto eq = [&](char c) { return _mm_cmpeq_epi8(v, splat(c)); };
+    const __m128i upper = in_range('A', 'Z');
+    const __m128i alnum =
+        _mm_or_si128(_mm_or_si128(upper, in_range('a', 'z')), in_range('0', '9'));
+    const __m128i address_punct = _mm_or_si128(
+        _mm_or_si128(eq('.'), eq('_')), _mm_or_si128(_mm_or_si128(eq('%'), eq('+')), eq('-')));
+    _mm_store_si128(reinterpret_cast<__m128i*>(m->lower + i),
+                    _mm_add_epi8(v, _mm_and_si128(upper, splat(0x20))));
+    m->alnum |= bits(alnum) << i;
+    m->hard_separator |= bits(_mm_or_si128(alnum, address_punct)) << i;  // inverted below
+    m->unsafe |= bits(_mm_or_si128(v, eq('@'))) << i;  // the sign bit marks >= 0x80
+    m->colon |= bits(eq(':')) << i;
+    m->slash |= bits(eq('/')) << i;
+    m->dot |= bits(eq('.')) << i;
+    m->w |= bits(_mm_or_si128(eq('w'), eq('W'))) << i;
+  }
+  m->hard_separator = ~m->hard_separator;
+}
+#else
+void ClassifyBlock(const Byte* p, BlockMasks* m) {
+  for (size_t i = 0; i < kBlock; ++i) {
+    const Byte b = p[i];
+    const uint64_t bit = uint64_t{1} << i;
+    const uint8_t flags = b < 0x80 ? kTables.flags[b] : 0;
+    m->lower[i] = kTables.lower[b] != 0 ? kTables.lower[b] : static_cast<char>(b);
+    if (flags & kAlnum) m->alnum |= bit;
+    if (b < 0x80 && !(flags & kAddress)) m->hard_separator |= bit;
+    if (b >= 0x80 || b == '@') m->unsafe |= bit;
+    if (b == ':') m->colon |= bit;
+    if (b == '/') m->slash |= bit;
+    if (b == '.') m->dot |= bit;
+    if (b == 'w' || b == 'W') m->w |= bit;
+  }
+}
+#endif
+
+// How many bytes at the start of the block the fast path may take (0 when
+// none): everything before the last hard separator that precedes the first
+// trigger, i.e. a byte >= 0x80, an '@', a ':' before '/' or a '.' after 'w'
+// (as in "://" and "www."). A URL, an e-mail or a folded letter only starts
+// in the address run that holds its trigger, and an address run holds no
+// hard separator; so what comes before that separator is runs of alnum.
+uint64_t Triggers(const BlockMasks& m) {
+  // A ':' in the last byte may meet its "//" in the next block.
+  return m.unsafe | (m.colon & ((m.slash >> 1) | (uint64_t{1} << 63))) | (m.dot & (m.w << 1));
+}
+
+size_t TakeBlock(const BlockMasks& m) {
+  const uint64_t triggers = Triggers(m);
+  uint64_t separators = m.hard_separator;
+  if (triggers != 0) separators &= (triggers & (~triggers + 1)) - 1;  // below the first
+  if (separators == 0) return 0;
+  return 63 - static_cast<size_t>(__builtin_clzll(separators));
+}
+
 // The scanner behind CleanTextTo and TokenizeTo; kRecordTokens adds a view
 // per token so that tokenizing needs no second pass. State lives in locals
 // rather than in an object: stores through char* may alias anything, and
@@ -249,6 +340,42 @@ size_t Clean(std::string_view utf8, char* const out, std::string_view* tokens,
     end_token();
   };
 
+  // The fast path over one block from q (just after a separator, with no
+  // token open); returns where the byte loop resumes: at the block's last
+  // hard separator, whose handling brings it straight back here.
+  const Byte* fast_from = begin;  // no block is tried before this
+  const auto take_block = [&](const Byte* q) {
+    BlockMasks masks;
+    ClassifyBlock(q, &masks);
+    const size_t taken = TakeBlock(masks);
+    if (taken == 0) {
+      // Retrying at every byte would cost more: wait until past the first
+      // trigger (which the byte loop handles), or the block.
+      const uint64_t triggers = Triggers(masks);
+      fast_from = q + (triggers != 0 ? __builtin_ctzll(triggers) + 1 : kBlock);
+      return q;
+    }
+    const uint64_t alnum = masks.alnum & ((uint64_t{1} << taken) - 1);
+    // q - 1 is a separator, so bit 0 can start a run; the hard separator
+    // at `taken` ends the last one.
+    uint64_t starts = alnum & ~(alnum << 1);
+    uint64_t ends = alnum & ~(alnum >> 1);
+    while (starts != 0 && recorded < max_tokens) {
+      const auto first = static_cast<size_t>(__builtin_ctzll(starts));
+      const size_t size = static_cast<size_t>(__builtin_ctzll(ends)) + 1 - first;
+      start_token();
+      // Copying 16 bytes whatever the size beats a byte loop; the output
+      // bound leaves room, since at least a block of input remains.
+      std::memcpy(o, masks.lower + first, 16);
+      if (size > 16) std::memcpy(o + 16, masks.lower + first + 16, size - 16);
+      o += size;
+      end_token();
+      starts &= starts - 1;
+      ends &= ends - 1;
+    }
+    return q + taken;
+  };
+
   const Byte* p = begin;
   while (p != end && recorded < max_tokens) {
     const Byte b = *p;
@@ -286,6 +413,7 @@ size_t Clean(std::string_view utf8, char* const out, std::string_view* tokens,
       } else {
         end_token();
         ++p;
+        if (p >= fast_from && static_cast<size_t>(end - p) >= kBlock) p = take_block(p);
       }
       continue;
     }

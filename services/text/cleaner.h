@@ -1,5 +1,5 @@
 // Cleaning: UTF-8 text to its canonical token string (docs/preprocessing.md,
-// sections "Cleaning" and "Tokens").
+// sections 1 to 3).
 #pragma once
 
 #include <cstddef>

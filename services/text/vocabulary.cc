@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
@@ -83,8 +84,13 @@ absl::StatusOr<Vocabulary> Vocabulary::FromWords(std::vector<std::string> words)
   if (words.size() > static_cast<size_t>(INT32_MAX)) {
     return absl::InvalidArgumentError("a vocabulary holds at most 2^31-1 words");
   }
-  Vocabulary vocab;
-  vocab.ids_.reserve(words.size());
+  size_t total_bytes = 0;
+  for (const std::string& word : words) total_bytes += word.size();
+  if (total_bytes >= (size_t{1} << 32)) {
+    return absl::InvalidArgumentError("a vocabulary holds less than 4 GiB of words");
+  }
+  absl::flat_hash_set<std::string_view, WordHash, WordEq> seen;
+  seen.reserve(words.size());
   for (size_t id = 2; id < words.size(); ++id) {
     const std::string& word = words[id];
     if (!IsToken(word)) {
@@ -92,14 +98,16 @@ absl::StatusOr<Vocabulary> Vocabulary::FromWords(std::vector<std::string> words)
           "vocabulary word ", id, " \"", absl::CEscape(word),
           "\" is not a token that ", kSpecVersion, " cleaning produces"));
     }
-    if (!vocab.ids_.emplace(word, static_cast<int32_t>(id)).second) {
+    if (!seen.insert(word).second) {
       return absl::InvalidArgumentError(
           absl::StrCat("vocabulary word \"", word, "\" appears twice"));
     }
   }
   absl::StatusOr<std::string> hash = ContentHash(words);
   if (!hash.ok()) return hash.status();
+  Vocabulary vocab;
   vocab.sha256_ = *std::move(hash);
+  vocab.index_ = WordIndex(words, 2);
   vocab.words_ = std::move(words);
   return vocab;
 }

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,61 +11,11 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "services/text/spec.h"
+#include "services/text/word_index.h"
 
 namespace kiln::text {
 
-// Hash and equality for maps keyed by std::string that are searched with a
-// std::string_view without building a string. absl's own StringHash takes
-// absl::string_view, which Debian's absl does not alias to std::string_view;
-// and words are short, so a hash built from at most a few overlapping loads
-// beats a general-purpose one on the encoding hot path.
-struct WordHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view word) const {
-    const char* p = word.data();
-    const size_t n = word.size();
-    uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
-    if (n >= 8) {
-      size_t i = 0;
-      for (; i + 8 < n; i += 8) h = Mix(h, Load64(p + i));
-      h = Mix(h, Load64(p + n - 8));  // overlaps the previous load
-    } else if (n >= 4) {
-      h = Mix(h, (uint64_t{Load32(p)} << 32) | Load32(p + n - 4));
-    } else if (n > 0) {
-      const auto byte = [&](size_t i) { return uint64_t{static_cast<unsigned char>(p[i])}; };
-      h = Mix(h, (byte(0) << 16) | (byte(n / 2) << 8) | byte(n - 1));
-    }
-    return static_cast<size_t>(Mix(h, 0x94D049BB133111EBull));
-  }
-
- private:
-  static uint64_t Mix(uint64_t h, uint64_t v) {
-    h = (h ^ v) * 0xBF58476D1CE4E5B9ull;
-    return h ^ (h >> 31);
-  }
-  static uint64_t Load64(const char* p) {
-    uint64_t v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-  }
-  static uint32_t Load32(const char* p) {
-    uint32_t v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-  }
-};
-struct WordEq {
-  using is_transparent = void;
-  bool operator()(std::string_view a, std::string_view b) const {
-    // Inline for short words: a call to memcmp costs more than the compare.
-    if (a.size() != b.size()) return false;
-    if (a.size() > 16) return a == b;
-    for (size_t i = 0; i < a.size(); ++i) {
-      if (a[i] != b[i]) return false;
-    }
-    return true;
-  }
-};
+// A map keyed by std::string that can be searched with a std::string_view.
 template <typename Value>
 using WordMap = absl::flat_hash_map<std::string, Value, WordHash, WordEq>;
 
@@ -105,8 +54,8 @@ class Vocabulary {
   int32_t size() const { return static_cast<int32_t>(words_.size()); }
   // kUnknownId for words outside the vocabulary (and for the reserved names).
   int32_t IdOf(std::string_view word) const {
-    const auto it = ids_.find(word);
-    return it == ids_.end() ? kUnknownId : it->second;
+    const int32_t id = index_.Find(word);
+    return id < 0 ? kUnknownId : id;
   }
   const std::vector<std::string>& words() const { return words_; }
   // Lower-case hex sha256 of the spec version and the words in id order,
@@ -117,7 +66,7 @@ class Vocabulary {
   Vocabulary() = default;
 
   std::vector<std::string> words_;
-  WordMap<int32_t> ids_;
+  WordIndex index_;
   std::string sha256_;
 };
 

@@ -218,23 +218,30 @@ absl::StatusOr<std::optional<kiln::v1::Lease>> LeaseStore::TakeLease(int64_t slo
 
 absl::StatusOr<kiln::v1::HeartbeatResponse> LeaseStore::Heartbeat(const std::string& lease_id,
                                                                   int epoch) {
+  (void)epoch;  // progress arrives with epoch_finished events
   kiln::v1::HeartbeatResponse response;
+  bool found = true;
+  // Only the lease row is touched, never the job's: a heartbeat must get
+  // through while other calls of the same job hold the job row.
   KILN_RETURN_IF_ERROR(db::RunInTransaction(pool_, [&](pqxx::work& tx) -> absl::Status {
-    KILN_ASSIGN_OR_RETURN(LeaseRow lease, LockLease(tx, lease_id));
-    response.set_status(StatusOf(lease.state));
-    tx.exec_params("UPDATE training.workers SET last_seen_at = now() WHERE id = $1",
-                   lease.worker_id);
-    if (lease.state != "active") return absl::OkStatus();
-    const double expires = tx.exec_params1(
-                                 "UPDATE training.leases SET expires_at = now() + "
-                                 "make_interval(secs => $2) WHERE id = $1 "
-                                 "RETURNING extract(epoch FROM expires_at)",
-                                 lease_id, Seconds(settings_.lease_ttl))[0]
-                               .as<double>();
-    response.mutable_expires_at()->set_seconds(static_cast<int64_t>(expires));
-    (void)epoch;  // progress arrives with epoch_finished events
+    const pqxx::result renewed = tx.exec_params(
+        "UPDATE training.leases SET expires_at = now() + make_interval(secs => $2) "
+        "WHERE id = $1 AND state = 'active' RETURNING extract(epoch FROM expires_at), worker_id",
+        lease_id, Seconds(settings_.lease_ttl));
+    if (!renewed.empty()) {
+      response.set_status(kiln::v1::LEASE_STATUS_ACTIVE);
+      response.mutable_expires_at()->set_seconds(static_cast<int64_t>(renewed[0][0].as<double>()));
+      tx.exec_params("UPDATE training.workers SET last_seen_at = now() WHERE id = $1",
+                     renewed[0][1].as<std::string>());
+      return absl::OkStatus();
+    }
+    const pqxx::result state =
+        tx.exec_params("SELECT state FROM training.leases WHERE id = $1", lease_id);
+    found = !state.empty();
+    if (found) response.set_status(StatusOf(state[0][0].as<std::string>()));
     return absl::OkStatus();
   }));
+  if (!found) return absl::NotFoundError(absl::StrCat("no lease ", lease_id.substr(0, 64)));
   return response;
 }
 
@@ -294,30 +301,39 @@ absl::StatusOr<kiln::v1::Checkpoint> LeaseStore::SaveCheckpoint(const std::strin
                                                                int epoch,
                                                                const std::string& sha256,
                                                                const std::string& data) {
-  kiln::v1::Checkpoint checkpoint;
+  int64_t job_id = 0;
+  // Writing tens of MiB takes a while: do it without holding the job row,
+  // which heartbeats' neighbours (events, cancels) need.
   KILN_RETURN_IF_ERROR(db::RunInTransaction(pool_, [&](pqxx::work& tx) -> absl::Status {
-    KILN_ASSIGN_OR_RETURN(LeaseRow lease, LockLease(tx, lease_id));
-    if (lease.state != "active") {
-      return absl::FailedPreconditionError(
-          absl::StrCat("lease ", lease_id, " is ", lease.state, "; the checkpoint is not kept"));
+    const pqxx::result rows = tx.exec_params(
+        "SELECT job_id, rank, state FROM training.leases WHERE id = $1", lease_id);
+    if (rows.empty()) return absl::NotFoundError(absl::StrCat("no lease ", lease_id.substr(0, 64)));
+    if (rows[0][2].as<std::string>() != "active") {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "lease ", lease_id, " is ", rows[0][2].as<std::string>(), "; the checkpoint is not kept"));
     }
-    if (lease.rank != 0) return absl::InvalidArgumentError("only rank 0 saves checkpoints");
+    if (rows[0][1].as<int>() != 0) return absl::InvalidArgumentError("only rank 0 saves checkpoints");
+    job_id = rows[0][0].as<int64_t>();
     tx.exec_params(
         "INSERT INTO training.checkpoints (job_id, epoch, sha256, size_bytes, data) "
         "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (job_id, epoch) DO UPDATE SET "
         "sha256 = EXCLUDED.sha256, size_bytes = EXCLUDED.size_bytes, data = EXCLUDED.data, "
         "created_at = now()",
-        lease.job_id, epoch, sha256, static_cast<int64_t>(data.size()),
-        pqxx::binarystring(data));
+        job_id, epoch, sha256, static_cast<int64_t>(data.size()), pqxx::binarystring(data));
+    return absl::OkStatus();
+  }));
+  kiln::v1::Checkpoint checkpoint;
+  KILN_RETURN_IF_ERROR(db::RunInTransaction(pool_, [&](pqxx::work& tx) -> absl::Status {
+    KILN_ASSIGN_OR_RETURN(LeaseRow lease, LockLease(tx, lease_id));
     tx.exec_params(
         "DELETE FROM training.checkpoints WHERE job_id = $1 AND epoch NOT IN "
         "(SELECT epoch FROM training.checkpoints WHERE job_id = $1 ORDER BY epoch DESC LIMIT $2)",
-        lease.job_id, settings_.keep_checkpoints);
+        job_id, settings_.keep_checkpoints);
     kiln::v1::JobEvent event;
     event.mutable_checkpoint_saved()->set_epoch(epoch);
     event.mutable_checkpoint_saved()->set_size_bytes(static_cast<int64_t>(data.size()));
-    AppendEvent(tx, lease.job_id, lease.attempt, std::move(event));
-    checkpoint.set_job_id(FormatJobId(lease.job_id));
+    AppendEvent(tx, job_id, lease.attempt, std::move(event));
+    checkpoint.set_job_id(FormatJobId(job_id));
     checkpoint.set_epoch(epoch);
     checkpoint.set_sha256(sha256);
     checkpoint.set_size_bytes(static_cast<int64_t>(data.size()));

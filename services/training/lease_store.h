@@ -16,7 +16,7 @@ namespace kiln::training {
 
 struct LeaseSettings {
   // A lease not renewed for this long is lost and its job re-queued.
-  absl::Duration lease_ttl = absl::Seconds(10);
+  absl::Duration lease_ttl = absl::Seconds(20);
   // What workers are told to use.
   absl::Duration heartbeat_interval = absl::Seconds(1);
   // Checkpoints kept per job (older ones are deleted).

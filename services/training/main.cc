@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
   settings.evaluation_address = "127.0.0.1:7004";
   settings.registry_address = "127.0.0.1:7005";
   int max_attempts = 3;
-  double lease_ttl_seconds = 10;
+  double lease_ttl_seconds = 20;
   double heartbeat_seconds = 1;
   CLI::App app{"kiln-training: queues training jobs and leases them to workers"};
   kiln::AddServiceOptions(app, service, "0.0.0.0:7003");

@@ -170,6 +170,7 @@ TEST_F(PreprocessServiceTest, EncodesEveryPostLikeTheTextLibraryInShards) {
   text::TextEncoder encoder(**vocabulary);
 
   std::map<int64_t, std::vector<int32_t>> rows;
+  std::map<int64_t, int> shard_of;
   for (int shard = 0; shard < 2; ++shard) {
     kiln::v1::EncodeRequest request;
     *request.mutable_dataset() = TrainSpec();
@@ -189,11 +190,15 @@ TEST_F(PreprocessServiceTest, EncodesEveryPostLikeTheTextLibraryInShards) {
         EXPECT_EQ(rows.count(batch.post_ids(i)), 0u) << "post in two shards";
         rows[batch.post_ids(i)] = {batch.ids().begin() + 8 * i, batch.ids().begin() + 8 * (i + 1)};
         rows[batch.post_ids(i)].push_back(batch.labels(i));
+        shard_of[batch.post_ids(i)] = shard;
       }
     }
     ASSERT_TRUE(reader->Finish().ok());
   }
   ASSERT_EQ(rows.size(), 4u);
+  // Sharding is by position: the i-th post in id order goes to shard i % 2.
+  int position = 0;
+  for (const auto& [post_id, shard] : shard_of) EXPECT_EQ(shard, position++ % 2) << post_id;
   int index = 0;
   for (const auto& [post_id, row] : rows) {  // ids follow import order
     std::vector<int32_t> expected(8);

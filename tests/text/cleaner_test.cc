@@ -1,6 +1,7 @@
 // Properties of cleaning and tokenizing that hold for every input; the
 // expected tokens of specific inputs live in tests/golden/text-vectors.json.
 #include <algorithm>
+#include <cctype>
 #include <random>
 #include <string>
 #include <string_view>
@@ -25,7 +26,7 @@ std::string RandomText(std::mt19937& rng) {
       "\xE2\x82", "\x80",
   };
   std::uniform_int_distribution<size_t> piece(0, std::size(kPieces) - 1);
-  std::uniform_int_distribution<int> length(0, 40);
+  std::uniform_int_distribution<int> length(0, 120);
   std::string text;
   for (int i = length(rng); i > 0; --i) text += kPieces[piece(rng)];
   return text;
@@ -44,11 +45,12 @@ TEST(CleanTextTest, OutputIsTokensJoinedBySingleSpacesWithinTheBound) {
     const std::string cleaned = out.substr(0, size);
 
     // TokenizeTo writes the same text and views of its tokens.
-    std::string tokenized_out(bound, '#');
+    std::string tokenized_out(bound + 16, '#');
     std::vector<std::string_view> views(MaxTokenCount(text.size()) + 1);
     const size_t count =
         TokenizeTo(text, tokenized_out.data(), views.data(), views.size());
     ASSERT_LE(count, MaxTokenCount(text.size()));
+    ASSERT_EQ(tokenized_out.substr(bound), std::string(16, '#'));
     const std::vector<std::string> tokens(views.begin(), views.begin() + count);
     std::string joined;
     for (const std::string& token : tokens) {
@@ -68,6 +70,35 @@ TEST(CleanTextTest, OutputIsTokensJoinedBySingleSpacesWithinTheBound) {
       for (size_t i = 0; i < first_count; ++i) ASSERT_EQ(first[i], tokens[i]);
       ASSERT_EQ(first[limit], "#");
     }
+  }
+}
+
+// Plain ASCII prose is where the scanner takes 64 bytes at a time; there the
+// tokens are exactly the lower-cased alnum runs, with long numbers replaced.
+TEST(CleanTextTest, PlainProseTokensAreTheAlnumRuns) {
+  static constexpr std::string_view kAlphabet =
+      "aaeeiioouubcdfghklmnprsty0123456789ABCDEFXYZ     \n\t.,;-_'\"()!?";
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<size_t> pick(0, kAlphabet.size() - 1);
+  std::uniform_int_distribution<int> length(0, 700);
+  for (int round = 0; round < 3000; ++round) {
+    std::string text;
+    for (int i = length(rng); i > 0; --i) text += kAlphabet[pick(rng)];
+    std::vector<std::string> expected;
+    std::string run;
+    for (size_t i = 0; i <= text.size(); ++i) {
+      const char c = i < text.size() ? text[i] : ' ';
+      if (std::isalnum(static_cast<unsigned char>(c))) {
+        run += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        continue;
+      }
+      if (run.empty()) continue;
+      const bool long_number = run.size() >= static_cast<size_t>(kMinPlaceholderDigits) &&
+                               run.find_first_not_of("0123456789") == std::string::npos;
+      expected.push_back(long_number ? kNumberToken : run);
+      run.clear();
+    }
+    ASSERT_EQ(Tokenize(text), expected) << text;
   }
 }
 

@@ -55,4 +55,4 @@ for await (const line of lines) {
   tokenCount += tokens.length;
 }
 if (posts !== meta.posts) fail(`read ${posts} posts, C++ wrote ${meta.posts}`);
-console.log(`JavaScript: ${posts} posts, ${tokenCount} tokens, all tokens and ids identical`);
+console.log(`JavaScript: ${posts} texts, ${tokenCount} tokens, all tokens and ids identical`);

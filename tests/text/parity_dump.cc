@@ -6,11 +6,14 @@
 //
 // Writes <out_dir>/vocab.json (built from the train split with the
 // baseline's min_count of 2, so that test posts also hit unknown words),
-// <out_dir>/posts.jsonl (one {"path", "text", "tokens", "ids"} per post) and
-// <out_dir>/meta.json ({"spec_version", "posts", "max_length"}).
+// <out_dir>/posts.jsonl (one {"path", "text", "tokens", "ids"} per post,
+// then as many random mixtures of the characters every rule reacts to, which
+// the corpus holds too rarely) and <out_dir>/meta.json ({"spec_version",
+// "posts", "max_length"}).
 #include <cstdint>
 #include <fstream>
 #include <iostream>
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +30,24 @@
 namespace {
 
 constexpr int32_t kMaxLength = 256;
+constexpr int kMixtures = 20000;
+
+// Valid UTF-8 only (JSON carries the texts); the golden vectors cover
+// invalid bytes. Mixtures run long enough to span several of the C++
+// scanner's 64-byte blocks.
+std::string RandomMixture(std::mt19937& rng) {
+  static constexpr std::string_view kPieces[] = {
+      "a", "Z", "w", "W", "7", "12345", " ", " ", " ", "\n", "\t", ".", ",", "-", "_", "'",
+      "@", ":", "/", "://", "http://", "HTTPS://", "ftp://", "www.", "x@y.z", "word", "Word",
+      "\xC3\xA9", "\xC3\x9F", "\xC5\x93", "\xCC\x81", "\xC2\xAD", "\xC2\xA0",
+      "\xE2\x82\xAC", "\xF0\x9F\x98\x80",
+  };
+  std::uniform_int_distribution<size_t> piece(0, std::size(kPieces) - 1);
+  std::uniform_int_distribution<int> length(0, 300);
+  std::string text;
+  for (int i = length(rng); i > 0; --i) text += kPieces[piece(rng)];
+  return text;
+}
 constexpr int64_t kMinCount = 2;
 
 absl::Status WriteFile(const std::string& path, std::string_view contents) {
@@ -59,28 +80,34 @@ absl::Status Run(const std::string& repo_root, const std::string& out_dir) {
   // and tokens from a full scan: both paths are checked against the twin.
   kiln::text::TextEncoder encoder(*vocab);
   std::vector<int32_t> ids(kMaxLength);
-  for (const auto& post : *posts) {
-    encoder.Encode(post.body, absl::MakeSpan(ids));
-    const absl::Span<const std::string_view> tokens = tokenizer.Tokenize(post.body);
-    nlohmann::json line = {
-        {"path", absl::StrCat(post.split, "/", post.category, "/", post.id)},
-        {"text", post.body},
+  const auto write = [&](const std::string& path, const std::string& text) {
+    encoder.Encode(text, absl::MakeSpan(ids));
+    const absl::Span<const std::string_view> tokens = tokenizer.Tokenize(text);
+    const nlohmann::json line = {
+        {"path", path},
+        {"text", text},
         {"tokens", std::vector<std::string>(tokens.begin(), tokens.end())},
         {"ids", ids},
     };
     jsonl << line.dump() << '\n';
+  };
+  for (const auto& post : *posts) {
+    write(absl::StrCat(post.split, "/", post.category, "/", post.id), post.body);
   }
+  std::mt19937 rng(18846);
+  for (int i = 0; i < kMixtures; ++i) write(absl::StrCat("mixture/", i), RandomMixture(rng));
   jsonl.close();
   if (!jsonl) return absl::UnavailableError(absl::StrCat("cannot write ", jsonl_path));
 
   const nlohmann::json meta = {
       {"spec_version", kiln::text::kSpecVersion},
-      {"posts", posts->size()},
+      {"posts", posts->size() + kMixtures},
       {"max_length", kMaxLength},
   };
   if (absl::Status s = WriteFile(out_dir + "/meta.json", meta.dump()); !s.ok()) return s;
-  std::cout << "C++: encoded " << posts->size() << " posts of " << archive
-            << " with a vocabulary of " << vocab->size() << " ids\n";
+  std::cout << "C++: encoded " << posts->size() << " posts of " << archive << " and "
+            << kMixtures << " random mixtures, with a vocabulary of " << vocab->size()
+            << " ids\n";
   return absl::OkStatus();
 }
 

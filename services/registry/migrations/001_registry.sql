@@ -12,6 +12,9 @@ CREATE TABLE registry.blobs (
   data       bytea       NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now()
 );
+-- Weights barely compress: skip pglz's attempt and keep the bytes
+-- uncompressed out of line, which also makes substring reads cheap.
+ALTER TABLE registry.blobs ALTER COLUMN data SET STORAGE EXTERNAL;
 
 CREATE TABLE registry.versions (
   model           text        NOT NULL REFERENCES registry.models (name),
@@ -21,7 +24,7 @@ CREATE TABLE registry.versions (
   size_bytes      bigint      NOT NULL,
   metrics         jsonb       NOT NULL DEFAULT '{}',
   lineage         jsonb       NOT NULL DEFAULT '{}',
-  weight_encoding text        NOT NULL,
+  weight_encoding text        NOT NULL CHECK (weight_encoding IN ('float32', 'float16', 'uint8')),
   classes         text[]      NOT NULL,
   description     text        NOT NULL DEFAULT '',
   created_at      timestamptz NOT NULL DEFAULT now(),

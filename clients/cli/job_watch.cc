@@ -1,0 +1,94 @@
+#include "clients/cli/job_watch.h"
+
+#include <iostream>
+
+#include "absl/strings/str_format.h"
+#include "clients/cli/progress_bar.h"
+#include "kiln/v1/training.grpc.pb.h"
+#include "services/common/client.h"
+#include "services/common/proto_json.h"
+
+namespace kiln::cli {
+namespace {
+
+std::string StateWord(kiln::v1::JobState state) {
+  std::string name = kiln::v1::JobState_Name(state);
+  name = name.substr(std::string("JOB_STATE_").size());
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return name;
+}
+
+}  // namespace
+
+int WatchJobToEnd(const CliContext& context, const std::string& job_id) {
+  auto stub = kiln::v1::TrainingService::NewStub(MakeChannel(context.training_address));
+  kiln::v1::JobState last_state = kiln::v1::JOB_STATE_UNSPECIFIED;
+  int64_t sequence = 0;
+  int epochs = 0;  // for "epoch 3/15"; unknown (0) if the lookup fails
+  {
+    kiln::v1::GetJobRequest get;
+    get.set_id(job_id);
+    kiln::v1::Job job;
+    grpc::ClientContext call;
+    PrepareContext(call, context.token);
+    if (stub->GetJob(&call, get, &job).ok()) epochs = job.spec().epochs();
+  }
+  // A dropped stream (a training replica restarting) resumes after the last
+  // event seen.
+  for (int retries = 0; retries < 5; ++retries) {
+    grpc::ClientContext call;
+    PrepareContext(call, context.token);
+    kiln::v1::WatchJobRequest request;
+    request.set_id(job_id);
+    request.set_after_sequence(sequence);
+    auto reader = stub->WatchJob(&call, request);
+    ProgressBar bar("  epoch");
+    kiln::v1::JobEvent event;
+    while (reader->Read(&event)) {
+      sequence = event.sequence();
+      if (context.json) {
+        std::cout << ToJson(event) << std::endl;
+        if (event.has_state_changed()) last_state = event.state_changed().to();
+        continue;
+      }
+      if (event.has_state_changed()) {
+        bar.Finish();
+        last_state = event.state_changed().to();
+        std::cout << job_id << " " << StateWord(last_state) << ": " << event.state_changed().reason()
+                  << std::endl;
+      } else if (event.has_progress()) {
+        const auto& progress = event.progress();
+        bar.Update(progress.steps() > 0 ? double(progress.step()) / double(progress.steps()) : -1,
+                   absl::StrFormat("%d/%d  loss %.4f", progress.epoch(), epochs, progress.loss()));
+      } else if (event.has_epoch_finished()) {
+        bar.Finish();
+        const auto& e = event.epoch_finished();
+        std::cout << absl::StrFormat(
+                         "  epoch %3d  loss %.4f  accuracy %.4f  %9.0f samples/s  %6.2f s\n",
+                         e.epoch(), e.loss(), e.accuracy(), e.samples_per_second(), e.seconds())
+                  << std::flush;
+      } else if (event.has_resumed()) {
+        bar.Finish();
+        std::cout << "  resumed from the checkpoint of epoch " << event.resumed().epoch()
+                  << std::endl;
+      } else if (event.has_log()) {
+        bar.Finish();
+        std::cout << "  [" << event.log().level() << "] " << event.log().message() << std::endl;
+      }
+    }
+    bar.Finish();
+    const grpc::Status status = reader->Finish();
+    if (status.ok()) break;
+    if (status.error_code() != grpc::StatusCode::UNAVAILABLE) {
+      std::cerr << "kiln: watching " << job_id << ": " << status.error_message() << "\n";
+      return kExitJobFailed;
+    }
+  }
+  switch (last_state) {
+    case kiln::v1::JOB_STATE_SUCCEEDED: return 0;
+    case kiln::v1::JOB_STATE_CANCELLED: return kExitJobCancelled;
+    default: return kExitJobFailed;
+  }
+}
+
+}  // namespace kiln::cli

@@ -1,0 +1,38 @@
+// Calling the registry from Kiln programs: publishing a bundle and fetching
+// a version's files (the worker, the evaluation service, the CLI).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "kiln/v1/registry.grpc.pb.h"
+
+namespace kiln::registry {
+
+// File name -> bytes, as in model::BundleFiles.
+using Files = std::map<std::string, std::string>;
+
+class RegistryClient {
+ public:
+  RegistryClient(std::shared_ptr<grpc::Channel> channel, std::string token);
+
+  // Streams header, every file but manifest.json (in 1 MiB chunks), then the
+  // commit. `files` must hold manifest.json.
+  absl::StatusOr<kiln::v1::ModelVersion> Publish(const std::string& model, const Files& files,
+                                                 const std::map<std::string, double>& metrics,
+                                                 const kiln::v1::Lineage& lineage,
+                                                 const std::string& description);
+
+  // The version and all its files, manifest.json included.
+  absl::StatusOr<std::pair<kiln::v1::ModelVersion, Files>> Download(const kiln::v1::VersionRef& ref);
+
+  absl::StatusOr<kiln::v1::ModelVersion> GetVersion(const kiln::v1::VersionRef& ref);
+
+ private:
+  std::unique_ptr<kiln::v1::RegistryService::Stub> stub_;
+  const std::string token_;
+};
+
+}  // namespace kiln::registry

@@ -1,0 +1,80 @@
+// kiln-registry: the model registry. Owns schema `registry` (models,
+// versions, aliases, blobs); serves gRPC and, for browsers, read-only HTTP
+// from one process.
+#include <cstdint>
+
+#include "services/common/database.h"
+#include "services/common/log.h"
+#include "services/common/server.h"
+#include "services/registry/http_server.h"
+#include "services/registry/registry_migrations.h"
+#include "services/registry/registry_service.h"
+#include "services/registry/registry_store.h"
+#include "services/registry/serving_cache.h"
+
+int main(int argc, char** argv) {
+  kiln::BlockTerminationSignals();
+  kiln::ServiceConfig service;
+  kiln::DatabaseConfig database;
+  kiln::registry::HttpConfig http;
+  int64_t blob_cache_mib = 256;
+  int metadata_ttl_ms = 1000;
+  CLI::App app{"kiln-registry: stores model versions and serves them over gRPC and HTTP"};
+  kiln::AddServiceOptions(app, service, "0.0.0.0:7005");
+  kiln::AddDatabaseOptions(app, database);
+  kiln::AddOption(app, "http-listen", http.listen, "KILN_HTTP_LISTEN",
+                  "HTTP listen address host:port for browsers (port 0 picks a free port)");
+  kiln::AddOption(app, "http-threads", http.threads, "KILN_HTTP_THREADS",
+                  "HTTP worker threads; each open keep-alive connection holds one")
+      ->check(CLI::Range(1, 4096));
+  kiln::AddOption(app, "blob-cache-mib", blob_cache_mib, "KILN_BLOB_CACHE_MIB",
+                  "MiB of file contents kept in memory for serving")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+  kiln::AddOption(app, "metadata-ttl-ms", metadata_ttl_ms, "KILN_METADATA_TTL_MS",
+                  "how long alias and version lookups are cached; other replicas' alias moves "
+                  "show after at most this")
+      ->check(CLI::Range(0, 3600 * 1000));
+  kiln::AddOption(app, "web-root", http.web_root, "KILN_WEB_ROOT",
+                  "directory served over HTTP at / (a web app); empty = none")
+      ->check(CLI::ExistingDirectory);
+  app.add_flag("--test-corrupt-once", http.test_corrupt_once,
+               "TEST ONLY: enable POST /test/corrupt-next?file=PATH, which makes the next GET of "
+               "that file return corrupted bytes")
+      ->envname("KILN_TEST_CORRUPT_ONCE");
+  CLI11_PARSE(app, argc, argv);
+
+  kiln::log::SetProgramName("kiln-registry");
+  (void)kiln::log::SetLevel(service.log_level);
+  auto policy = kiln::MakePolicy(service);
+  if (!policy.ok()) {
+    kiln::log::Error(policy.status().message());
+    return 2;
+  }
+  auto pool = kiln::OpenDatabase(database, "registry", kiln::registry::Migrations());
+  if (!pool.ok()) {
+    kiln::log::Error(pool.status().message());
+    return 1;
+  }
+  kiln::registry::RegistryStore store(**pool);
+  kiln::registry::ServingCache cache(
+      store, {blob_cache_mib << 20, absl::Milliseconds(metadata_ttl_ms)});
+  kiln::registry::RegistryServiceImpl registry_service(store, cache);
+
+  auto http_server = kiln::registry::HttpServer::Start(http, store, cache);
+  if (!http_server.ok()) {
+    kiln::log::Error(http_server.status().message());
+    return 1;
+  }
+  auto grpc_server = kiln::GrpcServer::Start(
+      {"kiln-registry", service.listen, *policy, {&registry_service}});
+  if (!grpc_server.ok()) {
+    kiln::log::Error(grpc_server.status().message());
+    return 1;
+  }
+  const int signal = kiln::WaitForTerminationSignal();
+  kiln::log::Info("received signal ", signal, ", shutting down");
+  (*grpc_server)->Shutdown(absl::Seconds(service.shutdown_grace_seconds));
+  (*http_server)->Stop();
+  kiln::log::Info("stopped");
+  return 0;
+}

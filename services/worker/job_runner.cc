@@ -1,0 +1,279 @@
+#include "services/worker/job_runner.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "kiln/v1/evaluation.grpc.pb.h"
+#include "kiln/v1/preprocess.grpc.pb.h"
+#include "services/common/client.h"
+#include "services/common/log.h"
+#include "services/common/sha256.h"
+#include "services/common/status.h"
+#include "services/model/communicator.h"
+#include "services/model/trainer.h"
+#include "services/registry/client/registry_client.h"
+#include "services/worker/job_reporter.h"
+#include "services/worker/lease_keeper.h"
+#include "services/worker/model_shipping.h"
+#include "services/worker/training_data.h"
+
+namespace kiln::worker {
+namespace {
+
+constexpr size_t kChunk = 1 << 20;
+
+// Errors another attempt may not hit: the network, a lost peer, a busy
+// service. Bad specs and empty datasets fail the job at once.
+bool IsRetryable(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kOutOfRange:
+      return false;
+    default:
+      return true;
+  }
+}
+
+model::ModelShape ShapeOf(const kiln::v1::JobSpec& spec, int vocabulary_size) {
+  model::ModelShape shape;
+  shape.vocab_size = vocabulary_size;
+  shape.max_length = spec.max_length();
+  shape.embedding_dim = spec.embedding_dim();
+  shape.hidden_units = spec.hidden_units();
+  shape.num_classes = spec.topics_size();
+  shape.pooling = spec.pooling() == kiln::v1::POOLING_FLATTEN ? model::Pooling::kFlatten
+                                                                : model::Pooling::kGlobalAverage;
+  return shape;
+}
+
+class LeaseRun {
+ public:
+  LeaseRun(kiln::v1::TrainingService::Stub& training, const WorkerSettings& settings,
+           const kiln::v1::Lease& lease, LeaseKeeper& keeper)
+      : training_(training),
+        settings_(settings),
+        lease_(lease),
+        keeper_(keeper),
+        reporter_(training, settings.token, lease.lease_id(), lease.rank(), keeper) {}
+
+  absl::Status Run();
+  const kiln::v1::JobResult& result() const { return result_; }
+
+ private:
+  bool ShouldStop() const {
+    return keeper_.should_stop() || (settings_.shutting_down && settings_.shutting_down->load());
+  }
+  absl::StatusOr<std::unique_ptr<model::Communicator>> JoinGang();
+  absl::Status SaveCheckpoint(int epoch, const std::string& bytes);
+  absl::StatusOr<std::string> LoadCheckpoint(int epoch);
+
+  kiln::v1::TrainingService::Stub& training_;
+  const WorkerSettings& settings_;
+  const kiln::v1::Lease& lease_;
+  LeaseKeeper& keeper_;
+  JobReporter reporter_;
+  kiln::v1::JobResult result_;
+};
+
+absl::StatusOr<std::unique_ptr<model::Communicator>> LeaseRun::JoinGang() {
+  model::DistributedOptions options;
+  options.rank = lease_.rank();
+  options.world_size = lease_.world_size();
+  options.key_prefix = absl::StrCat(lease_.job().id(), "/", lease_.attempt());
+  options.transport_host = settings_.host;
+  options.timeout = settings_.collective_timeout;
+  if (lease_.rank() == 0) {
+    options.store_host = settings_.host;
+    options.store_port = 0;
+  } else {
+    // Wait for rank 0 to publish where its store listens.
+    const absl::Time deadline = absl::Now() + settings_.collective_timeout;
+    std::string address;
+    while (address.empty()) {
+      if (ShouldStop() || absl::Now() > deadline) {
+        return absl::DeadlineExceededError("rank 0 did not publish its rendezvous address");
+      }
+      grpc::ClientContext context;
+      PrepareContext(context, settings_.token, absl::Seconds(15));
+      kiln::v1::RendezvousRequest request;
+      request.set_lease_id(lease_.lease_id());
+      request.set_wait_ms(5000);
+      kiln::v1::RendezvousResponse response;
+      grpc::Status status = training_.Rendezvous(&context, request, &response);
+      if (!status.ok()) return FromGrpcStatus(status);
+      address = response.address();
+    }
+    const size_t colon = address.rfind(':');
+    if (colon == std::string::npos || !absl::SimpleAtoi(address.substr(colon + 1), &options.store_port)) {
+      return absl::InvalidArgumentError(absl::StrCat("bad rendezvous address ", address));
+    }
+    options.store_host = address.substr(0, colon);
+  }
+  KILN_ASSIGN_OR_RETURN(std::unique_ptr<model::Communicator> communicator,
+                        model::Communicator::Create(options));
+  if (lease_.rank() == 0) {
+    grpc::ClientContext context;
+    PrepareContext(context, settings_.token, absl::Seconds(15));
+    kiln::v1::RendezvousRequest request;
+    request.set_lease_id(lease_.lease_id());
+    request.set_address(absl::StrCat(settings_.host, ":", communicator->store_port()));
+    kiln::v1::RendezvousResponse response;
+    grpc::Status status = training_.Rendezvous(&context, request, &response);
+    if (!status.ok()) return FromGrpcStatus(status);
+  }
+  KILN_RETURN_IF_ERROR(communicator->Connect());
+  return communicator;
+}
+
+absl::Status LeaseRun::SaveCheckpoint(int epoch, const std::string& bytes) {
+  grpc::ClientContext context;
+  PrepareContext(context, settings_.token, absl::Minutes(5));
+  kiln::v1::Checkpoint stored;
+  auto writer = training_.SaveCheckpoint(&context, &stored);
+  kiln::v1::SaveCheckpointRequest request;
+  auto* header = request.mutable_header();
+  header->set_lease_id(lease_.lease_id());
+  header->set_epoch(epoch);
+  header->set_sha256(Sha256Hex(bytes));
+  header->set_size_bytes(static_cast<int64_t>(bytes.size()));
+  bool sent = writer->Write(request);
+  for (size_t offset = 0; sent && offset < bytes.size(); offset += kChunk) {
+    request.set_data(bytes.substr(offset, kChunk));
+    sent = writer->Write(request);
+  }
+  writer->WritesDone();
+  return FromGrpcStatus(writer->Finish());
+}
+
+absl::StatusOr<std::string> LeaseRun::LoadCheckpoint(int epoch) {
+  grpc::ClientContext context;
+  PrepareContext(context, settings_.token, absl::Minutes(5));
+  kiln::v1::LoadCheckpointRequest request;
+  request.set_job_id(lease_.job().id());
+  request.set_epoch(epoch);
+  auto reader = training_.LoadCheckpoint(&context, request);
+  kiln::v1::LoadCheckpointResponse message;
+  std::string bytes, sha256;
+  while (reader->Read(&message)) {
+    if (message.has_checkpoint()) sha256 = message.checkpoint().sha256();
+    bytes += message.data();
+  }
+  KILN_RETURN_IF_ERROR(FromGrpcStatus(reader->Finish()));
+  if (Sha256Hex(bytes) != sha256) {
+    return absl::DataLossError(absl::StrCat("checkpoint of epoch ", epoch, " arrived damaged"));
+  }
+  return bytes;
+}
+
+absl::Status LeaseRun::Run() {
+  const kiln::v1::Job& job = lease_.job();
+  const kiln::v1::JobSpec& spec = job.spec();
+  const int rank = lease_.rank();
+  auto preprocess = kiln::v1::PreprocessService::NewStub(MakeChannel(lease_.preprocess_address()));
+
+  KILN_ASSIGN_OR_RETURN(kiln::v1::Vocabulary vocabulary,
+                        BuildVocabulary(*preprocess, settings_.token, spec));
+  KILN_ASSIGN_OR_RETURN(model::Examples shard,
+                        FetchExamples(*preprocess, settings_.token, spec, vocabulary.id(), rank,
+                                      lease_.world_size()));
+  if (rank == 0) {
+    reporter_.Log("info", absl::StrCat("vocabulary ", vocabulary.id(), ": ", vocabulary.size(),
+                                       " ids from ", vocabulary.post_count(), " training posts"));
+  }
+
+  std::unique_ptr<model::Communicator> communicator;
+  if (lease_.world_size() > 1) {
+    KILN_ASSIGN_OR_RETURN(communicator, JoinGang());
+  }
+  model::TrainingOptions options;
+  options.epochs = spec.epochs();
+  options.batch_size = spec.batch_size();
+  options.learning_rate = static_cast<float>(spec.learning_rate());
+  options.seed = spec.seed();
+  options.threads = settings_.threads;
+  KILN_ASSIGN_OR_RETURN(std::unique_ptr<model::Trainer> trainer,
+                        model::Trainer::Create(ShapeOf(spec, vocabulary.size()), options,
+                                               std::move(shard), communicator.get()));
+
+  if (lease_.resume_epoch() > 0) {
+    KILN_ASSIGN_OR_RETURN(std::string bytes, LoadCheckpoint(lease_.resume_epoch()));
+    KILN_RETURN_IF_ERROR(trainer->RestoreCheckpoint(bytes));
+    if (rank == 0) reporter_.Resumed(lease_.resume_epoch());
+  }
+
+  while (!trainer->done()) {
+    absl::StatusOr<model::EpochMetrics> metrics = trainer->RunEpoch(
+        [&](const model::StepProgress& progress) {
+          if (rank == 0) reporter_.Progress(progress);
+        },
+        [&] { return ShouldStop(); });
+    if (ShouldStop()) return absl::CancelledError("the lease ended");
+    if (!metrics.ok()) return metrics.status();
+    if (rank == 0) {
+      reporter_.EpochFinished(*metrics);
+      KILN_ASSIGN_OR_RETURN(std::string bytes, trainer->SaveCheckpoint());
+      KILN_RETURN_IF_ERROR(SaveCheckpoint(metrics->epoch, bytes));
+    }
+  }
+  if (rank != 0) return absl::OkStatus();
+
+  KILN_ASSIGN_OR_RETURN(text::Vocabulary words,
+                        FetchVocabulary(*preprocess, settings_.token, vocabulary.id()));
+  auto evaluation = kiln::v1::EvaluationService::NewStub(MakeChannel(lease_.evaluation_address()));
+  registry::RegistryClient registry(MakeChannel(lease_.registry_address()), settings_.token);
+  KILN_ASSIGN_OR_RETURN(result_, ShipModel(*evaluation, registry, settings_.token, job,
+                                           trainer->ExportWeights(), words, vocabulary));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void RunLease(kiln::v1::TrainingService::Stub& training, const WorkerSettings& settings,
+              const kiln::v1::Lease& lease) {
+  const std::string& job_id = lease.job().id();
+  log::Info(job_id, ": rank ", lease.rank(), " of ", lease.world_size(), ", attempt ",
+            lease.attempt(), lease.resume_epoch() > 0
+                                 ? absl::StrCat(", resuming after epoch ", lease.resume_epoch())
+                                 : std::string());
+  LeaseKeeper keeper(training, settings.token, lease.lease_id(), settings.heartbeat_interval,
+                     settings.lease_ttl);
+  LeaseRun run(training, settings, lease, keeper);
+  const absl::Status status = run.Run();
+  const bool shutting_down = settings.shutting_down && settings.shutting_down->load();
+
+  if (keeper.cancelled() || keeper.lost()) {
+    // The service has already ended the lease; nothing left to report.
+    log::Info(job_id, ": stopped, the lease was ", keeper.cancelled() ? "cancelled" : "lost");
+    return;
+  }
+  grpc::ClientContext context;
+  PrepareContext(context, settings.token, absl::Seconds(30));
+  kiln::v1::Job after;
+  grpc::Status reported;
+  if (status.ok()) {
+    kiln::v1::CompleteLeaseRequest request;
+    request.set_lease_id(lease.lease_id());
+    *request.mutable_result() = run.result();
+    reported = training.CompleteLease(&context, request, &after);
+    log::Info(job_id, ": rank ", lease.rank(), " done");
+  } else {
+    const std::string error =
+        shutting_down ? "the worker is shutting down" : std::string(status.message());
+    log::Error(job_id, ": rank ", lease.rank(), " failed: ", error);
+    kiln::v1::FailLeaseRequest request;
+    request.set_lease_id(lease.lease_id());
+    request.set_error(error.substr(0, 4096));
+    request.set_retryable(shutting_down || IsRetryable(status));
+    reported = training.FailLease(&context, request, &after);
+  }
+  if (!reported.ok()) {
+    // The lease will lapse on its own and the job be re-queued.
+    log::Warning(job_id, ": ending the lease failed: ", reported.error_message());
+  }
+}
+
+}  // namespace kiln::worker

@@ -1,0 +1,103 @@
+// Loads a Kiln bundle directory (docs/bundle.md) in node with the real
+// @tensorflow/tfjs, the way a web page would: every file checked against
+// manifest.json, the model through tf.loadLayersModel, text through the
+// bundle's own preprocess.js. Shared by the parity suites.
+//
+// Plain node tfjs has no file:// loader, so bundleIOHandler reads model.json
+// and the shards itself and hands them over exactly as the http loader
+// would: all groups' shards concatenated in manifest order.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import vm from 'node:vm';
+
+import * as tf from '@tensorflow/tfjs';
+
+function sha256Hex(bytes) {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function toArrayBuffer(buffer) {
+  return buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength);
+}
+
+// manifest.json and the files it lists, each verified: Map path -> Buffer.
+export function readBundleFiles(dir) {
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+  const files = new Map();
+  for (const entry of manifest.files) {
+    const bytes = readFileSync(join(dir, entry.path));
+    if (bytes.length !== entry.size) {
+      throw new Error(`${entry.path} is ${bytes.length} bytes, manifest.json says ${entry.size}`);
+    }
+    const sha256 = sha256Hex(bytes);
+    if (sha256 !== entry.sha256) {
+      throw new Error(`${entry.path} has sha256 ${sha256}, manifest.json says ${entry.sha256}`);
+    }
+    files.set(entry.path, bytes);
+  }
+  return { manifest, files };
+}
+
+// A tf.io.IOHandler over bundle files already read (Map path -> Buffer).
+export function bundleIOHandler(files) {
+  return {
+    async load() {
+      const modelJson = JSON.parse(files.get('model.json').toString('utf8'));
+      const weightSpecs = [];
+      const shards = [];
+      for (const group of modelJson.weightsManifest) {
+        weightSpecs.push(...group.weights);
+        for (const path of group.paths) {
+          if (!files.has(path)) throw new Error(`model.json lists ${path}, which the bundle lacks`);
+          shards.push(files.get(path));
+        }
+      }
+      return {
+        modelTopology: modelJson.modelTopology,
+        format: modelJson.format,
+        generatedBy: modelJson.generatedBy,
+        convertedBy: modelJson.convertedBy,
+        weightSpecs,
+        weightData: toArrayBuffer(Buffer.concat(shards)),
+      };
+    },
+  };
+}
+
+// Runs preprocess.js as a classic script in a fresh global scope, as a
+// browser's <script> tag would; returns its KilnPreprocess global.
+export function runPreprocessScript(source) {
+  const context = vm.createContext({});
+  vm.runInContext(source, context, { filename: 'preprocess.js' });
+  if (context.KilnPreprocess === undefined) throw new Error('preprocess.js defines no KilnPreprocess');
+  return context.KilnPreprocess;
+}
+
+// Everything needed to predict with a bundle directory:
+//   model       the tf.LayersModel
+//   manifest    manifest.json, parsed
+//   kiln        preprocess.js's KilnPreprocess
+//   preprocess  text -> ids (a plain array of max_length numbers)
+//   predict     texts -> probabilities, one Float32Array per text
+export async function loadBundle(dir) {
+  const { manifest, files } = readBundleFiles(dir);
+  const model = await tf.loadLayersModel(bundleIOHandler(files));
+  const kiln = runPreprocessScript(files.get('preprocess.js').toString('utf8'));
+  const encode = kiln.createPreprocessor(files.get('vocab.json').toString('utf8'));
+  // Array.from: the script's arrays belong to its own realm.
+  const preprocess = (text) => Array.from(encode(text));
+  const maxLength = manifest.preprocessing.max_length;
+  const classes = manifest.classes.length;
+  const predictIds = (idRows) => {
+    const output = tf.tidy(() =>
+      model.predict(tf.tensor2d(idRows.flat(), [idRows.length, maxLength], 'int32')));
+    const values = output.dataSync();
+    output.dispose();
+    return idRows.map((_, row) => values.slice(row * classes, (row + 1) * classes));
+  };
+  const predict = (texts) => predictIds(texts.map(preprocess));
+  return { model, manifest, kiln, preprocess, predictIds, predict };
+}
+
+export { tf, sha256Hex };

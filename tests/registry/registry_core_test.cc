@@ -1,0 +1,276 @@
+// The registry's pieces that need neither a database nor a network: names,
+// manifests, the publish protocol, metric gates, the blob LRU, archives.
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <map>
+
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "services/common/sha256.h"
+#include "services/registry/blob_cache.h"
+#include "services/registry/bundle_archive.h"
+#include "services/registry/content_type.h"
+#include "services/registry/manifest.h"
+#include "services/registry/metric_requirements.h"
+#include "services/registry/publish_session.h"
+#include "services/registry/registry_names.h"
+
+namespace kiln::registry {
+namespace {
+
+using nlohmann::json;
+
+json FileEntry(const std::string& path, const std::string& bytes) {
+  return {{"path", path}, {"size", bytes.size()}, {"sha256", Sha256Hex(bytes)}};
+}
+
+std::string ManifestOf(const std::map<std::string, std::string>& files, json extra = json::object()) {
+  json doc = extra;
+  doc["files"] = json::array();
+  for (const auto& [path, bytes] : files) doc["files"].push_back(FileEntry(path, bytes));
+  return doc.dump();
+}
+
+kiln::v1::FileChunk Chunk(const std::string& path, int64_t offset, const std::string& data,
+                          bool last) {
+  kiln::v1::FileChunk chunk;
+  chunk.set_path(path);
+  chunk.set_offset(offset);
+  chunk.set_data(data);
+  chunk.set_last(last);
+  return chunk;
+}
+
+kiln::v1::PublishHeader Header(const std::string& manifest, const std::string& model = "news") {
+  kiln::v1::PublishHeader header;
+  header.set_model(model);
+  header.set_manifest_json(manifest);
+  return header;
+}
+
+TEST(RegistryNamesTest, ModelAndAliasNames) {
+  EXPECT_TRUE(IsValidModelName("news"));
+  EXPECT_TRUE(IsValidModelName("0news.v2_a-b"));
+  EXPECT_TRUE(IsValidModelName(std::string(64, 'a')));
+  EXPECT_FALSE(IsValidModelName(std::string(65, 'a')));
+  EXPECT_FALSE(IsValidModelName(""));
+  EXPECT_FALSE(IsValidModelName("News"));
+  EXPECT_FALSE(IsValidModelName(".news"));
+  EXPECT_FALSE(IsValidModelName("news/x"));
+  EXPECT_TRUE(IsValidAliasName("production"));
+  EXPECT_TRUE(IsValidAliasName("a1_-"));
+  EXPECT_FALSE(IsValidAliasName("1a"));
+  EXPECT_FALSE(IsValidAliasName(std::string(33, 'a')));
+  EXPECT_FALSE(IsValidAliasName("prod.uction"));
+}
+
+TEST(RegistryNamesTest, FilePathsStayInsideTheBundle) {
+  EXPECT_TRUE(ValidateFilePath("model.json").ok());
+  EXPECT_TRUE(ValidateFilePath("weights/group1-shard1of2.bin").ok());
+  EXPECT_TRUE(ValidateFilePath("a..b").ok());
+  for (const std::string& bad : std::vector<std::string>{"", "/etc/passwd", "../x", "a/../b", "a/./b", "a//b", "a/",
+                                "a\\b", std::string("a\nb"), std::string("a\0b", 3),
+                                std::string("caf\xC3", 4), std::string(256, 'a')}) {
+    EXPECT_FALSE(ValidateFilePath(bad).ok()) << bad;
+  }
+}
+
+TEST(ManifestTest, ReadsFilesAndOptionalFields) {
+  const std::string manifest = ManifestOf(
+      {{"model.json", "{}"}, {"group1-shard1of1.bin", "abcd"}},
+      {{"classes", {"sci.space", "rec.autos"}},
+       {"preprocessing", {{"spec_version", "kiln-text-1"}}},
+       {"model", {{"weight_encoding", "uint8"}}},
+       {"metrics", {{"recall@1", 0.9}, {"per_class", {{"a", 1}}}}}});
+  absl::StatusOr<Manifest> parsed = ParseManifest(manifest);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  ASSERT_EQ(parsed->files.size(), 2u);
+  EXPECT_EQ(parsed->files[0].path(), "group1-shard1of1.bin");
+  EXPECT_EQ(parsed->files[0].size(), 4);
+  EXPECT_EQ(parsed->classes, (std::vector<std::string>{"sci.space", "rec.autos"}));
+  EXPECT_EQ(parsed->preprocess_spec_version, "kiln-text-1");
+  EXPECT_EQ(parsed->weight_encoding, kiln::v1::WEIGHT_ENCODING_UINT8);
+  EXPECT_EQ(parsed->metrics, (std::map<std::string, double>{{"recall@1", 0.9}}));
+
+  absl::StatusOr<Manifest> minimal = ParseManifest(R"({"files": []})");
+  ASSERT_TRUE(minimal.ok()) << minimal.status();
+  EXPECT_EQ(minimal->weight_encoding, kiln::v1::WEIGHT_ENCODING_FLOAT32);
+}
+
+TEST(ManifestTest, RefusesMalformedManifestsNamingTheField) {
+  const std::string hash = Sha256Hex("x");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"[]", "not a JSON object"},
+      {"{", "not a JSON object"},
+      {R"({"classes": []})", "\"files\""},
+      {R"({"files": [{"path": "../a", "size": 1, "sha256": ")" + hash + R"("}]})", "files[0].path"},
+      {R"({"files": [{"path": "manifest.json", "size": 1, "sha256": ")" + hash + R"("}]})",
+       "reserved"},
+      {R"({"files": [{"path": "a", "size": -1, "sha256": ")" + hash + R"("}]})", "files[0].size"},
+      {R"({"files": [{"path": "a", "size": 1, "sha256": "ABC"}]})", "files[0].sha256"},
+      {R"({"files": [{"path": "a", "size": 1, "sha256": ")" + hash + R"("}, {"path": "a", "size": 1, "sha256": ")" +
+           hash + R"("}]})",
+       "twice"},
+      {R"({"files": [], "classes": [1]})", "\"classes\""},
+      {R"({"files": [], "weight_encoding": "int4"})", "int4"},
+  };
+  for (const auto& [manifest, expected] : cases) {
+    absl::StatusOr<Manifest> parsed = ParseManifest(manifest);
+    ASSERT_FALSE(parsed.ok()) << manifest;
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(parsed.status().message().find(expected), std::string::npos)
+        << parsed.status().message();
+  }
+}
+
+TEST(PublishSessionTest, AcceptsFilesInChunksAndHandsOutTheVersion) {
+  const std::map<std::string, std::string> files = {{"a.bin", "hello world"}, {"empty", ""}};
+  kiln::v1::PublishHeader header = Header(ManifestOf(files, {{"metrics", {{"accuracy", 0.5}}}}));
+  (*header.mutable_metrics())["recall@1"] = 0.75;
+  PublishSession session;
+  ASSERT_TRUE(session.Start(header).ok());
+  ASSERT_TRUE(session.Add(Chunk("a.bin", 0, "hello ", false)).ok());
+  ASSERT_TRUE(session.Add(Chunk("a.bin", 6, "world", true)).ok());
+  ASSERT_TRUE(session.Add(Chunk("empty", 0, "", true)).ok());
+  absl::StatusOr<NewVersion> version = session.Commit();
+  ASSERT_TRUE(version.ok()) << version.status();
+  EXPECT_EQ(version->contents.at("a.bin"), "hello world");
+  EXPECT_EQ(version->manifest_sha256, Sha256Hex(header.manifest_json()));
+  EXPECT_EQ(version->metrics, (std::map<std::string, double>{{"accuracy", 0.5}, {"recall@1", 0.75}}));
+}
+
+TEST(PublishSessionTest, RefusesEveryBrokenStep) {
+  const std::map<std::string, std::string> files = {{"a.bin", "hello"}, {"b.bin", "bye"}};
+  const std::string manifest = ManifestOf(files);
+  auto started = [&] {
+    auto session = std::make_unique<PublishSession>();
+    EXPECT_TRUE(session->Start(Header(manifest)).ok());
+    return session;
+  };
+  auto expect_refused = [](const absl::Status& status, const std::string& expected) {
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+    EXPECT_NE(status.message().find(expected), std::string::npos) << status.message();
+  };
+  PublishSession headless;
+  expect_refused(headless.Add(Chunk("a.bin", 0, "hello", true)), "first message");
+  expect_refused(PublishSession().Start(Header(manifest, "Bad Name")), "model name");
+  expect_refused(started()->Start(Header(manifest)), "second header");
+  expect_refused(started()->Add(Chunk("c.bin", 0, "x", true)), "unknown file \"c.bin\"");
+  expect_refused(started()->Add(Chunk("a.bin", 1, "ello", true)), "offset 1");
+  expect_refused(started()->Add(Chunk("a.bin", 0, "hello!", true)), "larger than");
+  expect_refused(started()->Add(Chunk("a.bin", 0, std::string(kMaxChunkBytes + 1, 'x'), false)),
+                 "at most");
+  expect_refused(started()->Add(Chunk("a.bin", 0, "hell", true)), "has 4 bytes");
+  expect_refused(started()->Add(Chunk("a.bin", 0, "HELLO", true)),
+                 absl::StrCat("sha256 mismatch for a.bin: manifest.json gives ", Sha256Hex("hello"),
+                              ", the bytes received hash to ", Sha256Hex("HELLO")));
+  {
+    auto session = started();
+    ASSERT_TRUE(session->Add(Chunk("a.bin", 0, "he", false)).ok());
+    expect_refused(session->Add(Chunk("b.bin", 0, "bye", true)), "before the last chunk of a.bin");
+  }
+  {
+    auto session = started();
+    ASSERT_TRUE(session->Add(Chunk("a.bin", 0, "hello", true)).ok());
+    expect_refused(session->Add(Chunk("a.bin", 0, "hello", true)), "sent twice");
+    expect_refused(session->Commit().status(), "b.bin");
+  }
+}
+
+TEST(PublishSessionTest, RefusesManifestsOverTheSizeLimit) {
+  const std::string hash = Sha256Hex("");
+  const std::string manifest = json{{"files", {{{"path", "big"}, {"size", kMaxPublishBytes}, {"sha256", hash}}}}}.dump();
+  absl::Status status = PublishSession().Start(Header(manifest));
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("more than"), std::string::npos) << status.message();
+}
+
+TEST(MetricRequirementsTest, ListsEveryFailureWithTheFigures) {
+  Requirements requirements;
+  auto add = [&](const std::string& metric, kiln::v1::MetricRequirement::Comparison comparison,
+                 double threshold) {
+    kiln::v1::MetricRequirement* requirement = requirements.Add();
+    requirement->set_metric(metric);
+    requirement->set_comparison(comparison);
+    requirement->set_threshold(threshold);
+  };
+  add("recall@1", kiln::v1::MetricRequirement::GREATER_OR_EQUAL, 0.85);
+  add("accuracy", kiln::v1::MetricRequirement::GREATER, 0.5);
+  add("f1", kiln::v1::MetricRequirement::GREATER_OR_EQUAL, 0.1);
+  add("loss", kiln::v1::MetricRequirement::LESS, 1.0);
+  ASSERT_TRUE(ValidateRequirements(requirements).ok());
+  const std::map<std::string, double> metrics = {{"recall@1", 0.8123}, {"accuracy", 0.6}, {"loss", 0.5}};
+  absl::Status status = CheckRequirements(metrics, requirements, "version 1");
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(status.message().find("recall@1 >= 0.85 (actual 0.8123)"), std::string::npos) << status;
+  EXPECT_NE(status.message().find("f1 >= 0.1 (the version has no such metric)"), std::string::npos)
+      << status;
+  EXPECT_EQ(status.message().find("accuracy"), std::string::npos) << status;
+  EXPECT_TRUE(CheckRequirements({{"recall@1", 0.85}, {"accuracy", 0.51}, {"f1", 0.2}, {"loss", 0.9}},
+                                requirements, "version 1")
+                  .ok());
+
+  Requirements unspecified;
+  unspecified.Add()->set_metric("recall@1");
+  EXPECT_EQ(ValidateRequirements(unspecified).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(BlobCacheTest, EvictsTheLeastRecentlyUsedWithinItsBound) {
+  BlobCache cache(800);
+  auto blob = [](char c) { return std::make_shared<const std::string>(100, c); };
+  for (char c : std::string("abcdefgh")) cache.Insert(std::string(1, c), blob(c));
+  EXPECT_EQ(cache.size_bytes(), 800);
+  ASSERT_NE(cache.Find("a"), nullptr);  // now the most recently used
+  cache.Insert("i", blob('i'));
+  EXPECT_EQ(cache.size_bytes(), 800);
+  EXPECT_NE(cache.Find("a"), nullptr);
+  EXPECT_EQ(cache.Find("b"), nullptr);
+  EXPECT_EQ(*cache.Find("i"), std::string(100, 'i'));
+  cache.Insert("huge", std::make_shared<const std::string>(101, 'x'));  // over an eighth
+  EXPECT_EQ(cache.Find("huge"), nullptr);
+}
+
+TEST(ContentTypeTest, ByExtension) {
+  EXPECT_EQ(ContentTypeFor("manifest.json"), "application/json");
+  EXPECT_EQ(ContentTypeFor("preprocess.js"), "text/javascript");
+  EXPECT_EQ(ContentTypeFor("group1-shard1of1.bin"), "application/octet-stream");
+  EXPECT_EQ(ContentTypeFor("INDEX.HTML"), "text/html; charset=utf-8");
+  EXPECT_EQ(ContentTypeFor("noextension"), "application/octet-stream");
+}
+
+TEST(BundleArchiveTest, DeterministicTarGzOfEveryFile) {
+  auto shared = [](std::string bytes) { return std::make_shared<const std::string>(std::move(bytes)); };
+  const std::vector<ArchiveFile> files = {{"model.json", shared("{}")},
+                                          {"weights/a.bin", shared(std::string(5000, '\x7f'))},
+                                          {"empty", shared("")}};
+  absl::StatusOr<std::string> first = MakeTarGz(files, 1700000000);
+  ASSERT_TRUE(first.ok()) << first.status();
+  absl::StatusOr<std::string> second = MakeTarGz(files, 1700000000);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(*first, *second);
+
+  std::unique_ptr<struct archive, decltype(&archive_read_free)> reader(archive_read_new(),
+                                                                      archive_read_free);
+  archive_read_support_filter_gzip(reader.get());
+  archive_read_support_format_tar(reader.get());
+  ASSERT_EQ(archive_read_open_memory(reader.get(), first->data(), first->size()), ARCHIVE_OK);
+  struct archive_entry* entry = nullptr;
+  size_t index = 0;
+  while (archive_read_next_header(reader.get(), &entry) == ARCHIVE_OK) {
+    ASSERT_LT(index, files.size());
+    EXPECT_EQ(archive_entry_pathname(entry), files[index].path);
+    EXPECT_EQ(archive_entry_mtime(entry), 1700000000);
+    std::string bytes(static_cast<size_t>(archive_entry_size(entry)), '\0');
+    if (!bytes.empty()) {
+      ASSERT_EQ(archive_read_data(reader.get(), bytes.data(), bytes.size()),
+                static_cast<la_ssize_t>(bytes.size()));
+    }
+    EXPECT_EQ(bytes, *files[index].bytes);
+    ++index;
+  }
+  EXPECT_EQ(index, files.size());
+}
+
+}  // namespace
+}  // namespace kiln::registry
