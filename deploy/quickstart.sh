@@ -72,6 +72,8 @@ fi
 
 kiln="$build/clients/cli/kiln"
 mkdir -p "$state/logs" "$state/pids"
+# PostgreSQL runs as its own user and must be able to reach $state/pg.
+chmod go+x "$state"
 # A stale run (say, after a reboot) leaves pid files behind.
 stop_all 2>/dev/null
 

@@ -1,5 +1,6 @@
 // kiln pull and kiln predict: a published bundle on this machine, and the
 // bundle run here in libtorch exactly as it ships to browsers.
+#include <fstream>
 #include <iostream>
 #include <numeric>
 
@@ -57,13 +58,9 @@ int Pull(const CliContext& context, const std::string& ref, const std::string& d
   return 0;
 }
 
-int Predict(const CliContext& context, const std::string& ref, const std::string& text, int k) {
-  auto fetched = Fetch(context, ref);
-  if (!fetched.ok()) {
-    std::cerr << "kiln predict: " << fetched.status().message() << "\n";
-    return 1;
-  }
-  const model::Bundle& bundle = fetched->second;
+// Prints the top `k` topics of one text, as a table or a JSON line.
+int PrintTopics(const CliContext& context, const kiln::v1::ModelVersion& version,
+                const model::Bundle& bundle, const std::string& text, int k) {
   std::vector<int32_t> ids(bundle.weights.shape.max_length);
   text::TextEncoder(bundle.vocabulary).Encode(text, absl::MakeSpan(ids));
   absl::StatusOr<std::vector<float>> probabilities = model::Predict(bundle.weights, ids);
@@ -74,12 +71,13 @@ int Predict(const CliContext& context, const std::string& ref, const std::string
   const auto& classes = bundle.manifest.classes;
   std::vector<int> order(classes.size());
   std::iota(order.begin(), order.end(), 0);
+  // Ties go to the lower class index, as in evaluation and the browser.
   std::stable_sort(order.begin(), order.end(),
                    [&](int a, int b) { return (*probabilities)[a] > (*probabilities)[b]; });
   order.resize(std::min<size_t>(k, order.size()));
   if (context.json) {
-    nlohmann::json out = {{"model", fetched->first.model()},
-                          {"version", fetched->first.version()},
+    nlohmann::json out = {{"model", version.model()},
+                          {"version", version.version()},
                           {"topics", nlohmann::json::array()}};
     for (int c : order) out["topics"].push_back({{"topic", classes[c]}, {"score", (*probabilities)[c]}});
     std::cout << out.dump() << "\n";
@@ -89,6 +87,39 @@ int Predict(const CliContext& context, const std::string& ref, const std::string
     const float p = (*probabilities)[c];
     std::cout << absl::StrFormat("%-26s %.4f %s\n", classes[c], p,
                                  std::string(static_cast<int>(p * 40 + 0.5), '#'));
+  }
+  return 0;
+}
+
+// One text from the command line, or every line of `file`: plain text, or
+// JSON objects with a "text" member (as `kiln posts` prints them).
+int Predict(const CliContext& context, const std::string& ref, const std::string& text,
+            const std::string& file, int k) {
+  if (text.empty() == file.empty()) {
+    std::cerr << "kiln predict: give either a text or --file\n";
+    return 2;
+  }
+  auto fetched = Fetch(context, ref);
+  if (!fetched.ok()) {
+    std::cerr << "kiln predict: " << fetched.status().message() << "\n";
+    return 1;
+  }
+  if (file.empty()) return PrintTopics(context, fetched->first, fetched->second, text, k);
+  std::ifstream in(file);
+  if (!in) {
+    std::cerr << "kiln predict: cannot read " << file << "\n";
+    return 1;
+  }
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    const nlohmann::json record = nlohmann::json::parse(line, nullptr, false);
+    const std::string input = record.is_object() && record.contains("text") && record["text"].is_string()
+                                  ? record["text"].get<std::string>()
+                                  : line;
+    if (int code = PrintTopics(context, fetched->first, fetched->second, input, k); code != 0) {
+      return code;
+    }
   }
   return 0;
 }
@@ -106,13 +137,16 @@ void AddBundleCommands(CLI::App& app, CliContext& context, Action& run) {
   });
 
   auto text = std::make_shared<std::string>();
+  auto file = std::make_shared<std::string>();
   auto k = std::make_shared<int>(5);
   auto* predict = app.add_subcommand("predict", "top topics of a text, running the bundle here");
   predict->add_option("model", *ref, "MODEL[:VERSION|@ALIAS]")->required();
-  predict->add_option("text", *text, "the text to classify")->required();
+  predict->add_option("text", *text, "the text to classify");
+  predict->add_option("--file", *file, "classify every line (text, or JSON with \"text\")")
+      ->check(CLI::ExistingFile);
   predict->add_option("-k,--top", *k, "how many topics")->check(CLI::Range(1, 100))->capture_default_str();
-  predict->callback([&context, &run, ref, text, k] {
-    run = [&context, ref, text, k] { return Predict(context, *ref, *text, *k); };
+  predict->callback([&context, &run, ref, text, file, k] {
+    run = [&context, ref, text, file, k] { return Predict(context, *ref, *text, *file, *k); };
   });
 }
 

@@ -30,5 +30,6 @@ void AddJobsCommand(CLI::App& app, CliContext& context, Action& run);
 void AddModelsCommand(CLI::App& app, CliContext& context, Action& run);
 void AddMetricsCommand(CLI::App& app, CliContext& context, Action& run);
 void AddBundleCommands(CLI::App& app, CliContext& context, Action& run);
+void AddPostsCommands(CLI::App& app, CliContext& context, Action& run);
 
 }  // namespace kiln::cli

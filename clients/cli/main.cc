@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
 
   kiln::cli::AddHealthCommand(app, context, run);
   kiln::cli::AddIngestCommand(app, context, run);
+  kiln::cli::AddPostsCommands(app, context, run);
   kiln::cli::AddTrainCommand(app, context, run);
   kiln::cli::AddJobsCommand(app, context, run);
   kiln::cli::AddModelsCommand(app, context, run);

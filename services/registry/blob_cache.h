@@ -1,13 +1,19 @@
 // A size-bounded, thread-safe LRU of file contents by sha256. Blobs are
 // immutable, so an entry never goes stale; it only makes room.
+//
+// Lookups share a reader lock and mark use with an atomic tick, so that the
+// serving threads never wait for each other once the blobs are in; only
+// inserts (misses) take the lock exclusively and scan for the least
+// recently used.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
-#include <list>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <unordered_map>
+
+#include "absl/synchronization/mutex.h"
 
 namespace kiln::registry {
 
@@ -24,17 +30,19 @@ class BlobCache {
   // to stay within the bound.
   void Insert(const std::string& sha256, std::shared_ptr<const std::string> bytes);
 
-  int64_t size_bytes() const;
+  int64_t size_bytes();
 
  private:
-  using Entry = std::pair<std::string, std::shared_ptr<const std::string>>;
+  struct Entry {
+    std::shared_ptr<const std::string> bytes;
+    std::atomic<uint64_t> last_used{0};
+  };
 
   const int64_t max_bytes_;
-  mutable std::mutex mutex_;
-  // Most recently used first.
-  std::list<Entry> order_;
-  std::unordered_map<std::string, std::list<Entry>::iterator> entries_;
-  int64_t size_bytes_ = 0;
+  std::atomic<uint64_t> clock_{0};
+  absl::Mutex mutex_;
+  std::unordered_map<std::string, std::unique_ptr<Entry>> entries_ ABSL_GUARDED_BY(mutex_);
+  int64_t size_bytes_ ABSL_GUARDED_BY(mutex_) = 0;
 };
 
 }  // namespace kiln::registry

@@ -32,7 +32,7 @@ constexpr char kRevalidate[] = "no-cache";
 constexpr char kVersionHeader[] = "X-Kiln-Version";
 constexpr char kJson[] = "application/json";
 // Matches nginx's default, so that a benchmark client keeps its connections.
-constexpr size_t kKeepAliveRequests = 1000000;
+constexpr size_t kKeepAliveRequests = 1000;
 constexpr int kListPageSize = 500;
 
 // cpp-httplib 0.11 listens with a backlog of 5: a burst of (re)connecting
@@ -132,7 +132,6 @@ void SendContent(const httplib::Request& request, httplib::Response& response,
     return;
   }
   const size_t size = bytes->size();
-  if (size < 65536) { response.set_content(*bytes, content_type); return; }
   response.set_content_provider(
       size, content_type,
       [bytes = std::move(bytes)](size_t offset, size_t length, httplib::DataSink& sink) {

@@ -5,6 +5,21 @@
 #include "nlohmann/json.hpp"
 
 namespace kiln::registry {
+namespace {
+
+// A thread's copy is dropped when it grows beyond this many entries, which
+// bounds what a long-lived thread can hold on to.
+constexpr size_t kMaxThreadEntries = 256;
+
+std::atomic<uint64_t> next_cache_id{1};
+
+}  // namespace
+
+struct ServingCache::ThreadCopy {
+  uint64_t cache_id = 0;
+  uint64_t generation = 0;
+  Entries entries;
+};
 
 const kiln::v1::FileDigest* VersionSnapshot::File(const std::string& path) const {
   for (const kiln::v1::FileDigest& file : version.files()) {
@@ -14,18 +29,40 @@ const kiln::v1::FileDigest* VersionSnapshot::File(const std::string& path) const
 }
 
 ServingCache::ServingCache(RegistryStore& store, Options options)
-    : store_(store), metadata_ttl_(absl::ToChronoNanoseconds(options.metadata_ttl)), blobs_(options.max_blob_bytes) {}
+    : store_(store),
+      metadata_ttl_(absl::ToChronoNanoseconds(options.metadata_ttl)),
+      id_(next_cache_id.fetch_add(1)),
+      blobs_(options.max_blob_bytes) {}
+
+ServingCache::Entries& ServingCache::Local() {
+  thread_local ThreadCopy copy;
+  const uint64_t generation = generation_.load(std::memory_order_acquire);
+  if (copy.cache_id != id_ || copy.generation != generation ||
+      copy.entries.versions.size() + copy.entries.aliases.size() > kMaxThreadEntries) {
+    copy.cache_id = id_;
+    copy.generation = generation;
+    copy.entries = Entries();
+  }
+  return copy.entries;
+}
 
 absl::StatusOr<std::shared_ptr<const VersionSnapshot>> ServingCache::Version(
     const std::string& model, int64_t version) {
-  const auto key = std::make_pair(model, version);
-  thread_local std::map<std::pair<std::string, int64_t>, std::shared_ptr<const VersionSnapshot>> local;
-  if (auto it = local.find(key); it != local.end()) return it->second;
+  const VersionKey key(model, version);
+  Entries& local = Local();
+  const Clock::time_point now = Clock::now();
+  if (auto entry = local.versions.find(key); entry != local.versions.end() && entry->second.expires > now) {
+    return entry->second.value;
+  }
   {
     absl::ReaderMutexLock lock(&mutex_);
-    const auto entry = versions_.find(key);
-    if (entry != versions_.end() && entry->second.expires > Clock::now()) return local[key] = entry->second.value;
+    if (auto entry = shared_.versions.find(key);
+        entry != shared_.versions.end() && entry->second.expires > now) {
+      local.versions[key] = entry->second;
+      return entry->second.value;
+    }
   }
+  const uint64_t generation = generation_.load(std::memory_order_acquire);
   absl::StatusOr<kiln::v1::ModelVersion> stored = store_.GetVersion(model, version);
   if (!stored.ok()) return stored.status();
   auto snapshot = std::make_shared<VersionSnapshot>();
@@ -33,26 +70,38 @@ absl::StatusOr<std::shared_ptr<const VersionSnapshot>> ServingCache::Version(
   nlohmann::json metrics = nlohmann::json::object();
   for (const auto& [name, value] : snapshot->version.metrics()) metrics[name] = value;
   snapshot->metrics_json = metrics.dump();
+  // Kept only if no Forget() ran during the load, which may have made it
+  // stale; the next lookup copies it to this thread.
   absl::MutexLock lock(&mutex_);
-  versions_[key] = {snapshot, Clock::now() + metadata_ttl_};
+  if (generation_.load(std::memory_order_acquire) == generation) {
+    shared_.versions[key] = {snapshot, Clock::now() + metadata_ttl_};
+  }
   return snapshot;
 }
 
 absl::StatusOr<int64_t> ServingCache::ResolveAlias(const std::string& model,
                                                    const std::string& alias) {
-  const auto key = std::make_pair(model, alias);
-  thread_local std::map<std::pair<std::string, std::string>, int64_t> local;
-  if (auto it = local.find(key); it != local.end()) return it->second;
-  struct Put { decltype(local)& l; decltype(key)& k; int64_t v = 0; ~Put() { if (v) l[k] = v; } } put{local, key};
+  const AliasKey key(model, alias);
+  Entries& local = Local();
+  const Clock::time_point now = Clock::now();
+  if (auto entry = local.aliases.find(key); entry != local.aliases.end() && entry->second.expires > now) {
+    return entry->second.value;
+  }
   {
     absl::ReaderMutexLock lock(&mutex_);
-    const auto entry = aliases_.find(key);
-    if (entry != aliases_.end() && entry->second.expires > Clock::now()) return put.v = entry->second.value;
+    if (auto entry = shared_.aliases.find(key);
+        entry != shared_.aliases.end() && entry->second.expires > now) {
+      local.aliases[key] = entry->second;
+      return entry->second.value;
+    }
   }
+  const uint64_t generation = generation_.load(std::memory_order_acquire);
   absl::StatusOr<int64_t> version = store_.ResolveAlias(model, alias);
   if (!version.ok()) return version.status();
   absl::MutexLock lock(&mutex_);
-  aliases_[key] = {*version, Clock::now() + metadata_ttl_};
+  if (generation_.load(std::memory_order_acquire) == generation) {
+    shared_.aliases[key] = {*version, Clock::now() + metadata_ttl_};
+  }
   return *version;
 }
 
@@ -67,10 +116,12 @@ absl::StatusOr<std::shared_ptr<const std::string>> ServingCache::Blob(const std:
 
 void ServingCache::Forget(const std::string& model) {
   absl::MutexLock lock(&mutex_);
-  versions_.erase(versions_.lower_bound({model, std::numeric_limits<int64_t>::min()}),
-                  versions_.upper_bound({model, std::numeric_limits<int64_t>::max()}));
-  aliases_.erase(aliases_.lower_bound({model, std::string()}),
-                 aliases_.lower_bound({model + '\0', std::string()}));
+  shared_.versions.erase(
+      shared_.versions.lower_bound({model, std::numeric_limits<int64_t>::min()}),
+      shared_.versions.upper_bound({model, std::numeric_limits<int64_t>::max()}));
+  shared_.aliases.erase(shared_.aliases.lower_bound({model, std::string()}),
+                        shared_.aliases.lower_bound({model + '\0', std::string()}));
+  generation_.fetch_add(1, std::memory_order_release);
 }
 
 }  // namespace kiln::registry

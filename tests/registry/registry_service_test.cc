@@ -372,7 +372,9 @@ TEST_F(RegistryServiceTest, InterruptedPublishesLeaveNoTrace) {
     kiln::v1::PublishVersionRequest request;
     *request.mutable_header() = Header("fresh", manifest);
     ASSERT_TRUE(writer->Write(request));
-    for (const auto& [path, bytes] : files) ASSERT_TRUE(send(*writer, path, bytes, bytes.size()));
+    for (const auto& [path, bytes] : files) {
+      ASSERT_TRUE(send(*writer, path, bytes, bytes.size()));
+    }
     writer->WritesDone();
     grpc::Status status = writer->Finish();
     EXPECT_EQ(status.error_code(), grpc::StatusCode::ABORTED);
@@ -391,7 +393,9 @@ TEST_F(RegistryServiceTest, InterruptedPublishesLeaveNoTrace) {
     *request.mutable_header() = Header("news", manifest);
     ASSERT_TRUE(writer->Write(request));
     for (const auto& [path, bytes] : files) {
-      if (path != "group1-shard1of1.bin") ASSERT_TRUE(send(*writer, path, bytes, bytes.size()));
+      if (path != "group1-shard1of1.bin") {
+        ASSERT_TRUE(send(*writer, path, bytes, bytes.size()));
+      }
     }
     ASSERT_TRUE(send(*writer, "group1-shard1of1.bin", files.at("group1-shard1of1.bin"), 1 << 20));
     context.TryCancel();

@@ -1,0 +1,107 @@
+// Types of kiln-sync.js: a Kiln model kept in IndexedDB, synced with a
+// registry, predicting offline.
+
+/** The subset of @tensorflow/tfjs that kiln-sync and preprocess.js use. */
+export interface TfLike {
+  loadLayersModel(handler: unknown): Promise<unknown>;
+  tensor2d(values: unknown, shape: [number, number], dtype: 'int32'): unknown;
+}
+
+export interface KilnSyncOptions {
+  /** The registry's HTTP address, e.g. "https://models.example.com"; "/" = this page's origin. */
+  baseUrl: string;
+  /** Model name, e.g. "news". */
+  model: string;
+  /** Alias to follow. Default "latest". */
+  alias?: string;
+  /** The @tensorflow/tfjs module or global. */
+  tf: TfLike;
+  /** Versions of this alias to keep in storage, the one in use included. Default 2. */
+  keep?: number;
+  /** IndexedDB database name. Default "kiln-sync". */
+  dbName?: string;
+  /** fetch to use. Default globalThis.fetch. */
+  fetch?: typeof fetch;
+}
+
+/** docs/bundle.md, manifest.json. */
+export interface BundleManifest {
+  format: 'kiln-bundle';
+  format_version: 1;
+  classes: string[];
+  preprocessing: { spec_version: string; max_length: number; vocab_size: number; vocab_sha256: string };
+  model: Record<string, unknown>;
+  metrics: Record<string, number>;
+  lineage: Record<string, unknown>;
+  files: { path: string; size: number; sha256: string }[];
+}
+
+export interface CurrentVersion {
+  version: number;
+  manifest: BundleManifest;
+  /** e.g. {"recall@1": 0.87, "recall@3": 0.96, "recall@5": 0.99, "accuracy": 0.87} */
+  metrics: Record<string, number>;
+}
+
+export type SyncStatus = 'up-to-date' | 'updating' | 'failed' | 'offline';
+
+export interface SyncState {
+  /** navigator.onLine */
+  online: boolean;
+  /** 'updating' while a check or download runs. */
+  status: SyncStatus;
+  /** The version in use, null before the first one. */
+  version: number | null;
+  /** Why the last sync failed (status 'failed' only); the version in use stays. */
+  error: string | null;
+}
+
+export interface VersionEventDetail extends CurrentVersion {
+  previous: number | null;
+  /** 'storage' when loaded at start, 'network' after a download. */
+  source: 'storage' | 'network';
+}
+
+export interface ProgressEventDetail {
+  /** The version being downloaded. */
+  version: number;
+  /** The file being (or just) downloaded; null before the first. */
+  file: string | null;
+  filesDone: number;
+  /** Files to download: only those not already stored. */
+  filesTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+}
+
+export interface Prediction {
+  label: string;
+  probability: number;
+}
+
+export interface KilnSyncEventMap {
+  state: CustomEvent<SyncState>;
+  version: CustomEvent<VersionEventDetail>;
+  progress: CustomEvent<ProgressEventDetail>;
+}
+
+export class KilnSync extends EventTarget {
+  constructor(options: KilnSyncOptions);
+  readonly current: CurrentVersion | null;
+  readonly state: SyncState;
+  /** Loads the stored version, syncs when online, and again on every 'online' event. */
+  start(): Promise<CurrentVersion | null>;
+  /** One check of the alias; never rejects once started (failures are in the state). */
+  sync(): Promise<SyncState>;
+  /** Top k classes (default 5); throws before a model is loaded. */
+  predict(text: string, k?: number): Prediction[];
+  close(): void;
+  addEventListener<K extends keyof KilnSyncEventMap>(
+    type: K, listener: (event: KilnSyncEventMap[K]) => void, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(
+    type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof KilnSyncEventMap>(
+    type: K, listener: (event: KilnSyncEventMap[K]) => void, options?: boolean | EventListenerOptions): void;
+  removeEventListener(
+    type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+}

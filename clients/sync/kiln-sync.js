@@ -1,0 +1,495 @@
+// kiln-sync: keeps one alias of a Kiln model (docs/bundle.md) in the
+// browser's IndexedDB and predicts with it, online or not.
+//
+//   const sync = new KilnSync({ baseUrl, model: 'news', alias: 'latest', tf });
+//   sync.addEventListener('state', (e) => show(e.detail));
+//   await sync.start();
+//   sync.predict('text of a post', 5);  // [{label, probability}, ...]
+//
+// An ES module with no dependencies besides the `tf` object it is given
+// (@tensorflow/tfjs), so it runs as-is from <script type="module">.
+//
+// Storage is content-addressed: a file is kept once per sha256, whatever
+// version or alias refers to it, so a new version costs only the files that
+// changed. Registry responses bypass the HTTP cache (cache: 'no-store'):
+// IndexedDB is the cache, and a corrupted response must not be remembered.
+//
+// preprocess.js is evaluated with `new Function` rather than a <script>
+// tag: each version gets its own KilnPreprocess (no global to clobber while
+// two versions are loaded), it works in workers too, and it runs only after
+// its sha256 matched the manifest, so it is exactly the code the registry
+// published with the model. A page with a Content-Security-Policy must allow
+// 'unsafe-eval' in script-src for it (tfjs's WebGL backend does not need it).
+
+const DEFAULTS = { alias: 'latest', keep: 2, dbName: 'kiln-sync' };
+const MODEL_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+const ALIAS_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
+const FILE_NAME = /^[A-Za-z0-9._-]+$/;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+const ETAG_SHA256 = /^(?:W\/)?"([0-9a-f]{64})"$/;
+const REQUIRED_FILES = ['model.json', 'vocab.json', 'preprocess.js'];
+const VERSION_HEADER = 'X-Kiln-Version';
+
+export class KilnSync extends EventTarget {
+  #base;
+  #model;
+  #alias;
+  #tf;
+  #keep;
+  #dbName;
+  #fetch;
+  #scope;
+  #db = null;
+  #loaded = null; // {version, manifest, model, kiln, preprocess}
+  #etag = null;
+  #state;
+  #starting = null;
+  #syncing = null;
+  #onOnline = () => this.#online();
+  #onOffline = () => this.#setState({ online: false, status: 'offline', error: null });
+
+  constructor(options) {
+    super();
+    const { baseUrl, model, tf } = options ?? {};
+    const { alias, keep, dbName } = { ...DEFAULTS, ...options };
+    if (typeof baseUrl !== 'string' || baseUrl === '') throw new TypeError('KilnSync: baseUrl is required');
+    if (!MODEL_NAME.test(model ?? '')) throw new TypeError(`KilnSync: model "${model}" must match ${MODEL_NAME}`);
+    if (!ALIAS_NAME.test(alias)) throw new TypeError(`KilnSync: alias "${alias}" must match ${ALIAS_NAME}`);
+    if (typeof tf?.loadLayersModel !== 'function') throw new TypeError('KilnSync: tf (@tensorflow/tfjs) is required');
+    if (!Number.isInteger(keep) || keep < 1) throw new TypeError('KilnSync: keep must be an integer >= 1');
+    // Resolved against the page so that "/" or "" mean "this origin".
+    this.#base = new URL(baseUrl, globalThis.location?.href).href.replace(/\/+$/, '');
+    this.#model = model;
+    this.#alias = alias;
+    this.#tf = tf;
+    this.#keep = keep;
+    this.#dbName = dbName;
+    this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.#scope = `${this.#base}|${model}|${alias}`;
+    this.#state = { online: isOnline(), status: isOnline() ? 'updating' : 'offline', version: null, error: null };
+  }
+
+  /** The version in use: {version, manifest, metrics}, or null before the first one. */
+  get current() {
+    const loaded = this.#loaded;
+    return loaded && { version: loaded.version, manifest: loaded.manifest, metrics: loaded.manifest.metrics ?? {} };
+  }
+
+  /** {online, status, version, error}, as last sent with a 'state' event. */
+  get state() {
+    return { ...this.#state };
+  }
+
+  /**
+   * Loads the version kept in storage (if any), then syncs when online and
+   * again whenever the network returns. Resolves with `current` once both
+   * are done; sync failures are reported through 'state', not thrown.
+   */
+  start() {
+    this.#starting ??= (async () => {
+      this.#db = await openDatabase(this.#dbName);
+      globalThis.addEventListener?.('online', this.#onOnline);
+      globalThis.addEventListener?.('offline', this.#onOffline);
+      try {
+        await this.#loadStored();
+      } catch (error) {
+        // Storage was evicted or damaged: the network can still fill it.
+        this.#setState({ status: 'failed', error: `the stored version is unusable: ${message(error)}` });
+      }
+      if (isOnline()) await this.sync();
+      else this.#setState({ online: false, status: 'offline' });
+      return this.current;
+    })();
+    return this.#starting;
+  }
+
+  /**
+   * Checks the alias once and switches to its version when every file is
+   * stored and verified. Calls made while one runs share it. Resolves with
+   * the state; never rejects.
+   */
+  sync() {
+    if (!this.#db) return Promise.reject(new Error('KilnSync: call start() first'));
+    this.#syncing ??= this.#exclusive(() => this.#syncOnce()).finally(() => {
+      this.#syncing = null;
+    });
+    return this.#syncing;
+  }
+
+  /** The k most probable classes of `text`: [{label, probability}], most probable first. */
+  predict(text, k = 5) {
+    const loaded = this.#loaded;
+    if (!loaded) throw new Error('KilnSync: no model yet (not synced, and nothing in storage)');
+    return loaded.kiln.predict(this.#tf, loaded.model, loaded.preprocess, text, k);
+  }
+
+  /** Stops listening to the network, frees the model and closes storage. */
+  close() {
+    globalThis.removeEventListener?.('online', this.#onOnline);
+    globalThis.removeEventListener?.('offline', this.#onOffline);
+    this.#loaded?.model.dispose();
+    this.#loaded = null;
+    this.#db?.close();
+    this.#db = null;
+    this.#starting = null;
+  }
+
+  #online() {
+    this.#setState({ online: true });
+    if (this.#db) this.sync();
+  }
+
+  // Two tabs of one app share the database: one syncs at a time, so that
+  // one's clean-up never deletes files the other has stored but not yet
+  // recorded, and the second finds the first one's downloads in place.
+  #exclusive(task) {
+    const locks = globalThis.navigator?.locks;
+    return locks ? locks.request(`kiln-sync:${this.#dbName}`, task) : task();
+  }
+
+  async #loadStored() {
+    const pointer = await readOne(this.#db, 'aliases', this.#scope);
+    if (!pointer) return;
+    const record = await readOne(this.#db, 'versions', [this.#scope, pointer.version]);
+    if (!record) throw new Error(`version ${pointer.version} has no record`);
+    const manifest = JSON.parse(record.manifest);
+    const files = await readFiles(this.#db, manifest.files);
+    const loaded = await this.#instantiate(pointer.version, manifest, files);
+    this.#etag = pointer.etag;
+    this.#switchTo(loaded, 'storage');
+  }
+
+  async #syncOnce() {
+    this.#setState({ online: isOnline(), status: 'updating', error: null });
+    try {
+      await this.#update();
+      this.#setState({ status: 'up-to-date' });
+    } catch (error) {
+      if (!isOnline()) this.#setState({ online: false, status: 'offline' });
+      else this.#setState({ status: 'failed', error: message(error) });
+    }
+    return this.state;
+  }
+
+  async #update() {
+    const url = `${this.#base}/v1/models/${this.#model}/aliases/${this.#alias}/manifest.json`;
+    const headers = this.#loaded && this.#etag ? { 'If-None-Match': this.#etag } : {};
+    const response = await this.#get(url, headers);
+    if (response.status === 304) return;
+    if (!response.ok) throw new Error(`${url}: ${await describeHttpError(response)}`);
+    const text = await response.text();
+    const etag = response.headers.get('ETag');
+    const version = Number(response.headers.get(VERSION_HEADER));
+    if (!Number.isSafeInteger(version) || version < 1) {
+      throw new Error(`the manifest came without a valid ${VERSION_HEADER} header (a proxy must pass it on)`);
+    }
+    // The registry's ETag is the manifest's sha256: check it when it has
+    // that shape (a proxy may legitimately replace it).
+    const etagDigest = ETAG_SHA256.exec(etag ?? '')?.[1];
+    if (etagDigest && etagDigest !== (await sha256Hex(new TextEncoder().encode(text)))) {
+      throw new Error(`the manifest of version ${version} does not match its ETag`);
+    }
+    const manifest = parseManifest(text);
+    if (version === this.#loaded?.version) {
+      this.#etag = etag;
+      await writeOne(this.#db, 'aliases', { scope: this.#scope, version, etag });
+      return;
+    }
+    await this.#downloadMissing(version, manifest);
+    const loaded = await this.#instantiate(version, manifest, await readFiles(this.#db, manifest.files));
+    await this.#commit(version, text, manifest, etag);
+    this.#etag = etag;
+    this.#switchTo(loaded, 'network');
+  }
+
+  // Fetches and verifies every file of `manifest` that storage lacks, and
+  // stores each one as soon as it checks out, so that an update cut short
+  // by the network resumes where it stopped.
+  async #downloadMissing(version, manifest) {
+    const held = new Set(await readKeys(this.#db, 'files'));
+    const missing = manifest.files.filter((file) => !held.has(file.sha256));
+    const progress = {
+      version,
+      file: null,
+      filesDone: 0,
+      filesTotal: missing.length,
+      bytesDone: 0,
+      bytesTotal: missing.reduce((sum, file) => sum + file.size, 0),
+    };
+    this.#emit('progress', { ...progress });
+    for (const file of missing) {
+      const base = progress.bytesDone;
+      const bytes = await this.#download(version, file, (received) => {
+        this.#emit('progress', { ...progress, file: file.path, bytesDone: base + received });
+      });
+      await writeOne(this.#db, 'files', { sha256: file.sha256, size: file.size, bytes });
+      progress.filesDone += 1;
+      progress.bytesDone = base + file.size;
+      this.#emit('progress', { ...progress, file: file.path });
+    }
+  }
+
+  async #download(version, file, onBytes) {
+    const url = `${this.#base}/v1/models/${this.#model}/versions/${version}/${file.path}`;
+    const response = await this.#get(url, {});
+    if (!response.ok) throw new Error(`${file.path} of version ${version}: ${await describeHttpError(response)}`);
+    // Read into a buffer of the announced size: a response that runs over
+    // is refused before it can use up memory.
+    const bytes = new Uint8Array(file.size);
+    let received = 0;
+    const reader = response.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (received + value.length > file.size) {
+        await reader.cancel();
+        throw new Error(`${file.path} of version ${version} is larger than the ${file.size} bytes the manifest lists`);
+      }
+      bytes.set(value, received);
+      received += value.length;
+      onBytes(received);
+    }
+    if (received !== file.size) {
+      throw new Error(`${file.path} of version ${version} has ${received} bytes, the manifest lists ${file.size}`);
+    }
+    const digest = await sha256Hex(bytes);
+    if (digest !== file.sha256) {
+      throw new Error(`${file.path} of version ${version} failed its sha256 check ` +
+                      `(expected ${file.sha256.slice(0, 12)}…, got ${digest.slice(0, 12)}…)`);
+    }
+    return bytes.buffer;
+  }
+
+  #get(url, headers) {
+    return this.#fetch(url, { headers, cache: 'no-store', credentials: 'omit' });
+  }
+
+  // The model, vocabulary and preprocessing of one version, ready to
+  // predict: a test prediction runs before anything switches, so a version
+  // that cannot run never replaces one that can.
+  async #instantiate(version, manifest, files) {
+    const text = (path) => new TextDecoder().decode(files.get(path));
+    const model = await this.#tf.loadLayersModel(storedModelHandler(JSON.parse(text('model.json')), files));
+    try {
+      const kiln = evaluatePreprocess(text('preprocess.js'));
+      if (JSON.stringify(Array.from(kiln.CLASSES)) !== JSON.stringify(manifest.classes)) {
+        throw new Error("preprocess.js lists other classes than the manifest");
+      }
+      const preprocess = kiln.createPreprocessor(text('vocab.json'));
+      kiln.predict(this.#tf, model, preprocess, '', 1);
+      return { version, manifest, model, kiln, preprocess };
+    } catch (error) {
+      model.dispose();
+      throw new Error(`version ${version} does not load: ${message(error)}`);
+    }
+  }
+
+  // Records `version` and points the alias at it, then keeps this alias's
+  // `keep` most recently used versions and deletes every file no kept
+  // version (of any alias or model in this database) refers to; all in one
+  // transaction.
+  async #commit(version, manifestText, manifest, etag) {
+    const tx = this.#db.transaction(['aliases', 'versions', 'files'], 'readwrite');
+    const aliases = tx.objectStore('aliases');
+    const versions = tx.objectStore('versions');
+    const files = tx.objectStore('files');
+    versions.put({
+      scope: this.#scope,
+      version,
+      manifest: manifestText,
+      shas: manifest.files.map((file) => file.sha256),
+      activatedAt: Date.now(),
+    });
+    aliases.put({ scope: this.#scope, version, etag });
+    const mine = await request(versions.getAll(IDBKeyRange.bound([this.#scope, 0], [this.#scope, Infinity])));
+    mine.sort((a, b) => b.activatedAt - a.activatedAt);
+    const dropped = new Set(mine.filter((record) => record.version !== version).slice(this.#keep - 1)
+      .map((record) => record.version));
+    for (const old of dropped) versions.delete([this.#scope, old]);
+    const referenced = new Set();
+    for (const record of await request(versions.getAll())) {
+      if (record.scope === this.#scope && dropped.has(record.version)) continue;
+      for (const sha of record.shas) referenced.add(sha);
+    }
+    for (const sha of await request(files.getAllKeys())) {
+      if (!referenced.has(sha)) files.delete(sha);
+    }
+    await transactionDone(tx);
+  }
+
+  #switchTo(loaded, source) {
+    const previous = this.#loaded;
+    this.#loaded = loaded;
+    previous?.model.dispose();
+    this.#setState({ version: loaded.version });
+    this.#emit('version', {
+      version: loaded.version,
+      previous: previous?.version ?? null,
+      manifest: loaded.manifest,
+      metrics: loaded.manifest.metrics ?? {},
+      source,
+    });
+  }
+
+  #setState(change) {
+    this.#state = { ...this.#state, ...change };
+    if (this.#state.status !== 'failed') this.#state.error = null;
+    this.#emit('state', this.state);
+  }
+
+  #emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+}
+
+function isOnline() {
+  return globalThis.navigator?.onLine ?? true;
+}
+
+function message(error) {
+  if (error instanceof TypeError && /fetch|network/i.test(error.message)) {
+    return `cannot reach the registry (${error.message})`;
+  }
+  return error?.message ?? String(error);
+}
+
+async function describeHttpError(response) {
+  // The registry answers errors as {"error": "..."}.
+  const body = await response.text().catch(() => '');
+  let detail = '';
+  try {
+    detail = JSON.parse(body).error ?? '';
+  } catch {
+    detail = body.slice(0, 200);
+  }
+  return `HTTP ${response.status}${detail ? `: ${detail}` : ''}`;
+}
+
+async function sha256Hex(bytes) {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  return Array.from(digest, (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
+function parseManifest(text) {
+  let manifest;
+  try {
+    manifest = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`the manifest is not JSON: ${error.message}`);
+  }
+  if (manifest?.format !== 'kiln-bundle' || manifest.format_version !== 1) {
+    throw new Error(`the manifest is not a kiln-bundle of format_version 1 (this client is too old?)`);
+  }
+  if (!Array.isArray(manifest.classes) || !Array.isArray(manifest.files)) {
+    throw new Error('the manifest lacks classes or files');
+  }
+  for (const file of manifest.files) {
+    if (!FILE_NAME.test(file?.path ?? '') || !SHA256_HEX.test(file.sha256 ?? '') ||
+        !Number.isSafeInteger(file.size) || file.size < 0) {
+      throw new Error(`the manifest has a malformed file entry ${JSON.stringify(file)}`);
+    }
+  }
+  for (const path of REQUIRED_FILES) {
+    if (!manifest.files.some((file) => file.path === path)) throw new Error(`the manifest lists no ${path}`);
+  }
+  return manifest;
+}
+
+// The tf.io.IOHandler for a stored layers-model: what tfjs's http loader
+// would assemble, i.e. the topology, every group's weight specs, and every
+// group's shards concatenated in order.
+function storedModelHandler(modelJson, files) {
+  return {
+    async load() {
+      const weightSpecs = [];
+      const shards = [];
+      for (const group of modelJson.weightsManifest ?? []) {
+        weightSpecs.push(...group.weights);
+        for (const path of group.paths) {
+          if (!files.has(path)) throw new Error(`model.json names ${path}, which the bundle lacks`);
+          shards.push(new Uint8Array(files.get(path)));
+        }
+      }
+      const weightData = new Uint8Array(shards.reduce((sum, shard) => sum + shard.length, 0));
+      let offset = 0;
+      for (const shard of shards) {
+        weightData.set(shard, offset);
+        offset += shard.length;
+      }
+      return {
+        modelTopology: modelJson.modelTopology,
+        format: modelJson.format,
+        generatedBy: modelJson.generatedBy,
+        convertedBy: modelJson.convertedBy,
+        weightSpecs,
+        weightData: weightData.buffer,
+      };
+    },
+  };
+}
+
+// Runs preprocess.js (see the top of this file for why `new Function`) and
+// returns the KilnPreprocess it defines. `module` is shadowed so that its
+// CommonJS export line stays inert.
+function evaluatePreprocess(source) {
+  const kiln = new Function('module', `${source}\n;return KilnPreprocess;`)(undefined);
+  if (typeof kiln?.createPreprocessor !== 'function' || typeof kiln.predict !== 'function') {
+    throw new Error('preprocess.js does not define KilnPreprocess');
+  }
+  return kiln;
+}
+
+// IndexedDB, promised. Stores: files (sha256 -> bytes), versions
+// ([scope, version] -> manifest), aliases (scope -> version in use, ETag);
+// a scope is one baseUrl + model + alias.
+function openDatabase(name) {
+  const open = indexedDB.open(name, 1);
+  open.onupgradeneeded = () => {
+    const db = open.result;
+    db.createObjectStore('files', { keyPath: 'sha256' });
+    db.createObjectStore('versions', { keyPath: ['scope', 'version'] });
+    db.createObjectStore('aliases', { keyPath: 'scope' });
+  };
+  return request(open);
+}
+
+function request(req) {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+function transactionDone(tx) {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error ?? new Error('IndexedDB transaction aborted'));
+  });
+}
+
+function readOne(db, store, key) {
+  return request(db.transaction(store).objectStore(store).get(key));
+}
+
+function readKeys(db, store) {
+  return request(db.transaction(store).objectStore(store).getAllKeys());
+}
+
+async function writeOne(db, store, value) {
+  const tx = db.transaction(store, 'readwrite');
+  tx.objectStore(store).put(value);
+  await transactionDone(tx);
+}
+
+// Map path -> ArrayBuffer of the listed files, all read in one transaction.
+async function readFiles(db, entries) {
+  const store = db.transaction('files').objectStore('files');
+  const records = await Promise.all(entries.map((entry) => request(store.get(entry.sha256))));
+  const files = new Map();
+  entries.forEach((entry, i) => {
+    if (!records[i]) throw new Error(`${entry.path} is missing from storage`);
+    files.set(entry.path, records[i].bytes);
+  });
+  return files;
+}
