@@ -2,10 +2,13 @@
 # Installs everything Kiln's build, tests and benchmarks need on Debian
 # bookworm: Debian packages, then the npm packages pinned by package-lock.json.
 # Idempotent and quiet when there is nothing to do. Runs as root (or via sudo).
+#   --build-only   just what compiling needs (the Docker build stage)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build_only=0
+[ "${1:-}" = "--build-only" ] && build_only=1
 
-packages=(
+build_packages=(
   # toolchain
   build-essential cmake ninja-build ccache pkg-config git ca-certificates
   # gRPC / protobuf / abseil
@@ -16,11 +19,15 @@ packages=(
   libpqxx-dev postgresql libsqlite3-dev sqlite3 libarchive-dev libssl-dev
   # HTTP, JSON, CLI
   libcpp-httplib-dev nlohmann-json3-dev libcli11-dev
-  # tests
-  libgtest-dev libgmock-dev chromium
-  # deployment checks and benchmarks
-  docker-compose wrk nginx-light python3-torch procps psmisc curl
+  # tests (built with everything else)
+  libgtest-dev libgmock-dev
 )
+test_packages=(
+  # browser tests, deployment checks, quickstart, benchmarks
+  chromium docker-compose python3-yaml wrk nginx-light python3-torch procps psmisc curl openssl
+)
+packages=("${build_packages[@]}")
+[ "$build_only" = 1 ] || packages+=("${test_packages[@]}")
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
@@ -31,7 +38,7 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+if [ "$build_only" = 0 ] && { ! command -v node >/dev/null || ! command -v npm >/dev/null; }; then
   missing+=(nodejs npm)
 fi
 
@@ -44,7 +51,7 @@ fi
 
 # npm packages for the JavaScript parts (tfjs parity tests, browser tests).
 # Reinstall only when the lock file changed since the last install.
-if [ -f "$root/package-lock.json" ]; then
+if [ "$build_only" = 0 ] && [ -f "$root/package-lock.json" ]; then
   stamp="$root/node_modules/.kiln-lock-sha256"
   want="$(sha256sum "$root/package-lock.json" | cut -d' ' -f1)"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then

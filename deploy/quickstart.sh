@@ -131,7 +131,7 @@ web_root=""
 start registry registry/kiln-registry "$KILN_REGISTRY_ADDRESS" \
   KILN_HTTP_LISTEN="127.0.0.1:$http_port" KILN_WEB_ROOT="$web_root"
 for i in $(seq "$workers"); do
-  start "worker-$i" worker/kiln-worker "127.0.0.1:$((base + 5 + i))" KILN_WORKER_NAME="quickstart-$i"
+  start "worker-$i" worker/kiln-worker "127.0.0.1:$((base + 5 + i))" KILN_WORKER_NAME="quickstart-$i" KILN_WORKER_HOST=127.0.0.1
 done
 say "services are up (logs in $state/logs)"
 

@@ -20,6 +20,7 @@
 #include "services/common/sha256.h"
 #include "services/registry/bundle_archive.h"
 #include "services/registry/content_type.h"
+#include "services/registry/npm_package.h"
 #include "services/registry/registry_names.h"
 
 namespace kiln::registry {
@@ -370,7 +371,7 @@ void HttpServer::VersionFile(const httplib::Request& request, const std::string&
     std::shared_ptr<const std::string> metrics(snapshot, &snapshot->metrics_json);
     return SendContent(request, response, metrics, Sha256Hex(*metrics), kImmutable, kJson);
   }
-  if (path == "bundle.tar.gz") {
+  if (path == "bundle.tar.gz" || path == kNpmPackagePath) {
     std::vector<ArchiveFile> files;
     for (const kiln::v1::FileDigest& file : stored.files()) {
       absl::StatusOr<std::shared_ptr<const std::string>> bytes = cache_.Blob(file.sha256());
@@ -378,10 +379,13 @@ void HttpServer::VersionFile(const httplib::Request& request, const std::string&
       files.push_back({file.path(), *std::move(bytes)});
     }
     files.push_back({kManifestPath, std::shared_ptr<const std::string>(snapshot, &stored.manifest_json())});
-    absl::StatusOr<std::string> archive = MakeTarGz(files, stored.created_at().seconds());
+    const bool npm = path == kNpmPackagePath;
+    absl::StatusOr<std::string> archive =
+        npm ? MakeNpmPackage(stored, files) : MakeTarGz(files, stored.created_at().seconds());
     if (!archive.ok()) return SendStatus(response, archive.status());
-    response.set_header("Content-Disposition",
-                        absl::StrCat("attachment; filename=\"", model, "-", version, ".tar.gz\""));
+    const std::string filename =
+        npm ? NpmPackageFileName(model, version) : absl::StrCat(model, "-", version, ".tar.gz");
+    response.set_header("Content-Disposition", absl::StrCat("attachment; filename=\"", filename, "\""));
     auto bytes = std::make_shared<const std::string>(*std::move(archive));
     const std::string sha256 = Sha256Hex(*bytes);
     return SendContent(request, response, std::move(bytes), sha256, kImmutable,

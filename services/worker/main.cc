@@ -53,6 +53,8 @@ int main(int argc, char** argv) {
   int slots = 1;
   double collective_timeout_seconds = 30;
   kiln::worker::WorkerSettings settings;
+  // In compose the container's host name is what the other workers resolve.
+  settings.host = HostName();
   CLI::App app{"kiln-worker: trains the jobs leased to it by the training service"};
   kiln::AddServiceOptions(app, service, "0.0.0.0:7006");
   kiln::AddClientOptions(app, client);
@@ -62,7 +64,7 @@ int main(int argc, char** argv) {
   kiln::AddOption(app, "slots", slots, "KILN_WORKER_SLOTS", "ranks this worker runs at once")
       ->check(CLI::Range(1, 64));
   kiln::AddOption(app, "host", settings.host, "KILN_WORKER_HOST",
-                  "address at which the other ranks of a job reach this worker");
+                  "address at which the other ranks of a job reach this worker (default: the host name)");
   kiln::AddOption(app, "threads", settings.threads, "KILN_WORKER_THREADS",
                   "intra-op threads per rank (0 = one per core)")
       ->check(CLI::Range(0, 256));

@@ -1,0 +1,264 @@
+// K5 acceptance: the web app (clients/web) and its sync library
+// (clients/sync) in headless Chromium against a real stack from
+// deploy/quickstart.sh, whose registry serves the app and has the test
+// corruption switch on; then the npm package export in node.
+//
+// One browser page lives through the tests in order: first visit, offline
+// reload, a new version picked up when back online, a corrupted download.
+// Screenshots go to $KILN_BINARY_DIR/tests/web/artifacts.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { chromium } from 'playwright-core';
+
+import { buildDir, repoRoot, startStack } from '../e2e/stack.mjs';
+
+const artifacts = join(buildDir, 'tests/web/artifacts');
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ALIAS = 'production';
+
+const SPACE_POST = `Subject: Re: shuttle launch schedule
+The next shuttle launch was delayed again: NASA says the orbiter needs new
+tiles on its heat shield before it can go back into orbit. Meanwhile the
+satellite they were supposed to deploy is waiting at the Cape, and the moon
+and Mars missions lost funding. Does anyone know the new launch date, and
+whether the solid rocket boosters are the redesigned ones?`;
+
+// Texts for the npm package check, one per a few topics.
+const NPM_TEXTS = [
+  SPACE_POST,
+  'My 1991 Honda needs new brakes and the dealer wants too much; is it worth changing the engine oil myself?',
+  'The goalie made forty saves and the Penguins won in overtime; playoff hockey at its best.',
+  'Doctors say the new treatment helps patients with chronic pain, but the side effects of the drug worry me.',
+];
+
+let stack;
+let browser;
+let context;
+let page;
+const requests = [];
+
+before(async () => {
+  mkdirSync(artifacts, { recursive: true });
+  stack = await startStack({ env: { KILN_TEST_CORRUPT_ONCE: 'true' } });
+  promote(1);
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+  context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+  page = await context.newPage();
+  page.on('request', (request) => requests.push(new URL(request.url()).pathname));
+  page.on('pageerror', (error) => console.log(`page error: ${error.message}`));
+});
+
+after(async () => {
+  await browser?.close();
+  if (stack) {
+    stack.stop();
+    stack.remove();
+  }
+});
+
+function promote(version) {
+  const promoted = stack.run(['promote', 'news', String(version), '--alias', ALIAS]);
+  assert.equal(promoted.status, 0, promoted.stderr);
+}
+
+// Trains a new version of news and promotes it; returns its number.
+async function publishNewVersion(epochs) {
+  const trained = stack.run(['train', '--model', 'news', '--epochs', String(epochs)]);
+  assert.equal(trained.status, 0, trained.stdout + trained.stderr);
+  const model = await (await fetch(`${stack.httpBase}/v1/models/news`)).json();
+  promote(model.latest_version);
+  return model.latest_version;
+}
+
+async function manifest(version) {
+  return (await fetch(`${stack.httpBase}/v1/models/news/versions/${version}/manifest.json`)).json();
+}
+
+// Paths of `newer`'s files whose content `older` lacks, in manifest order.
+async function changedFiles(older, newer) {
+  const held = new Set((await manifest(older)).files.map((file) => file.sha256));
+  return (await manifest(newer)).files.filter((file) => !held.has(file.sha256)).map((file) => file.path);
+}
+
+// How often each file of `version` was requested since `from` (an index
+// into `requests`).
+function fileRequests(version, from) {
+  const prefix = `/v1/models/news/versions/${version}/`;
+  const counts = {};
+  for (const path of requests.slice(from)) {
+    if (path.startsWith(prefix)) counts[path.slice(prefix.length)] = (counts[path.slice(prefix.length)] ?? 0) + 1;
+  }
+  return counts;
+}
+
+function syncState() {
+  return page.evaluate(() => window.kilnApp.sync.state);
+}
+
+async function waitForSync(predicate, arg, timeout = 120000) {
+  await page.waitForFunction(predicate, arg, { timeout });
+}
+
+async function topTopic(text) {
+  await page.fill('#text', text);
+  await page.waitForFunction(() => document.querySelector('#topics li .name') !== null);
+  return page.textContent('#topics li .name');
+}
+
+async function storedFiles() {
+  return page.evaluate(() => new Promise((resolve, reject) => {
+    const open = indexedDB.open('kiln-sync');
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const keys = open.result.transaction('files').objectStore('files').getAllKeys();
+      keys.onsuccess = () => {
+        open.result.close();
+        resolve(keys.result);
+      };
+    };
+  }));
+}
+
+test('first visit online: the model syncs and classifies a sci.space post', async () => {
+  await page.goto(`${stack.httpBase}/?alias=${ALIAS}`);
+  await waitForSync(() => window.kilnApp?.sync.state.status === 'up-to-date' && window.kilnApp.sync.current?.version === 1);
+  assert.equal(await topTopic(SPACE_POST), 'sci.space');
+  assert.match(await page.textContent('#sync'), /up to date \(version 1\)/);
+  assert.equal(await page.textContent('#model-version'), '1');
+  assert.match(await page.textContent('#recall-1'), /^\d+\.\d%$/);
+  assert.equal(await page.locator('#topics li').count(), 5);
+  await page.waitForFunction(() => document.querySelectorAll('#chart circle').length === 1);
+  // Every file once, nothing else.
+  const v1 = await manifest(1);
+  assert.deepEqual(fileRequests(1, 0), Object.fromEntries(v1.files.map((file) => [file.path, 1])));
+  // The service worker must hold the shell before the network goes away.
+  await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+  await page.screenshot({ path: join(artifacts, 'first-visit.png'), fullPage: true });
+});
+
+test('offline: a reload loads the page and predicts from storage', async () => {
+  await context.setOffline(true);
+  const from = requests.length;
+  await page.reload();
+  await waitForSync(() => window.kilnApp?.sync.current?.version === 1);
+  assert.equal((await syncState()).status, 'offline');
+  assert.match(await page.textContent('#sync'), /Offline · using version 1 from this device/);
+  assert.equal(await topTopic(SPACE_POST), 'sci.space');
+  assert.deepEqual(fileRequests(1, from), {}, 'nothing is downloaded again');
+
+  // Measured, not asserted: storage -> first prediction (open IndexedDB,
+  // read, load the model, run preprocess.js, predict), then predictions.
+  const timings = await page.evaluate((text) => {
+    const times = [];
+    for (let i = 0; i < 50; i++) {
+      const start = performance.now();
+      window.kilnApp.sync.predict(`${text} ${i}`, 5);
+      times.push(performance.now() - start);
+    }
+    times.sort((a, b) => a - b);
+    return {
+      storageToFirstPrediction: window.kilnApp.timings.storageToFirstPrediction,
+      medianPredict: times[times.length >> 1],
+      backend: window.tf.getBackend(),
+    };
+  }, SPACE_POST);
+  console.log(`# headless Chromium (tfjs backend ${timings.backend}): storage to first prediction ` +
+              `${timings.storageToFirstPrediction.toFixed(0)} ms, median predict ${timings.medianPredict.toFixed(2)} ms`);
+  await page.screenshot({ path: join(artifacts, 'offline.png'), fullPage: true });
+});
+
+test('back online, the page switches to a new version without a reload, downloading only changed files', async () => {
+  const version = await publishNewVersion(3);
+  assert.equal(version, 2);
+  const changed = await changedFiles(1, 2);
+  assert.ok(changed.includes('group1-shard1of2.bin'), `the weights changed: ${changed}`);
+  assert.ok(!changed.includes('vocab.json') && !changed.includes('preprocess.js'), `same vocabulary: ${changed}`);
+
+  await page.evaluate(() => { window.notReloaded = true; });
+  const from = requests.length;
+  await context.setOffline(false);
+  await waitForSync(() => window.kilnApp.sync.current?.version === 2 && window.kilnApp.sync.state.status === 'up-to-date');
+  assert.equal(await page.evaluate(() => window.notReloaded), true, 'the page was not reloaded');
+  assert.deepEqual(fileRequests(2, from), Object.fromEntries(changed.map((path) => [path, 1])));
+  assert.equal(await page.textContent('#model-version'), '2');
+  assert.match(await page.textContent('#sync'), /up to date \(version 2\)/);
+  await page.waitForFunction(() => document.querySelectorAll('#chart circle').length === 2);
+  assert.equal(await topTopic(SPACE_POST), 'sci.space');
+});
+
+test('a file corrupted in transit fails its sha256 check; the old version stays and the page says why', async () => {
+  const version = await publishNewVersion(2);
+  const changed = await changedFiles(2, version);
+  // The last changed file: the ones before it are stored, so the retry
+  // fetches only this one.
+  const victim = changed[changed.length - 1];
+  const corrupt = await fetch(`${stack.httpBase}/test/corrupt-next?file=${victim}`, { method: 'POST' });
+  assert.equal(corrupt.status, 200);
+
+  await page.click('#check');
+  await waitForSync(() => window.kilnApp.sync.state.status === 'failed');
+  const state = await syncState();
+  assert.equal(state.version, 2);
+  assert.match(state.error, new RegExp(`${victim.replace(/\./g, '\\.')} of version ${version} failed its sha256 check`));
+  assert.equal(await page.evaluate(() => window.kilnApp.sync.current.version), 2);
+  const shown = await page.textContent('#sync');
+  assert.match(shown, /Update failed: .*sha256.*Still using version 2/);
+  assert.equal(await page.textContent('#model-version'), '2');
+  assert.equal(await topTopic(SPACE_POST), 'sci.space');
+  await page.screenshot({ path: join(artifacts, 'corrupted.png'), fullPage: true });
+
+  // Served correctly again, it completes the update with that file alone.
+  const from = requests.length;
+  await page.click('#check');
+  await waitForSync((v) => window.kilnApp.sync.current?.version === v, version);
+  assert.deepEqual(fileRequests(version, from), { [victim]: 1 });
+
+  // keep = 2: storage holds exactly the files of the two latest versions.
+  const kept = new Set([...(await manifest(2)).files, ...(await manifest(version)).files].map((file) => file.sha256));
+  assert.deepEqual(new Set(await storedFiles()), kept);
+});
+
+test('npm.tgz installs with npm and predicts the same top topic as kiln predict', async () => {
+  const version = (await (await fetch(`${stack.httpBase}/v1/models/news`)).json()).aliases[ALIAS];
+  const response = await fetch(`${stack.httpBase}/v1/models/news/versions/${version}/npm.tgz`);
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-disposition'), new RegExp(`kiln-model-news-${version}\\.0\\.0\\.tgz`));
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-npm-'));
+  try {
+    writeFileSync(join(dir, 'model.tgz'), Buffer.from(await response.arrayBuffer()));
+    writeFileSync(join(dir, 'package.json'), '{"name": "consumer", "private": true}\n');
+    // The repository's tfjs version, from npm's cache when it has it.
+    const tfjs = JSON.parse(readFileSync(join(repoRoot, 'node_modules/@tensorflow/tfjs/package.json'), 'utf8')).version;
+    const installed = spawnSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts',
+      './model.tgz', `@tensorflow/tfjs@${tfjs}`], { cwd: dir, encoding: 'utf8', timeout: 300000 });
+    assert.equal(installed.status, 0, installed.stdout + installed.stderr);
+    const installedPackage = JSON.parse(readFileSync(join(dir, 'node_modules/kiln-model-news/package.json'), 'utf8'));
+    assert.equal(installedPackage.version, `${version}.0.0`);
+    assert.deepEqual(installedPackage.peerDependencies, { '@tensorflow/tfjs': '^4.0.0' });
+
+    writeFileSync(join(dir, 'predict.cjs'), `
+      const model = require('kiln-model-news');
+      (async () => {
+        const texts = JSON.parse(process.argv[2]);
+        const tops = [];
+        for (const text of texts) tops.push((await model.predict(text, 1))[0].label);
+        console.log(JSON.stringify({ version: model.VERSION, tops }));
+      })().catch((error) => { console.error(error); process.exit(1); });
+    `);
+    const predicted = spawnSync('node', ['predict.cjs', JSON.stringify(NPM_TEXTS)], { cwd: dir, encoding: 'utf8' });
+    assert.equal(predicted.status, 0, predicted.stderr);
+    const fromPackage = JSON.parse(predicted.stdout.trim().split('\n').pop());
+    assert.equal(fromPackage.version, version);
+    const fromCli = NPM_TEXTS.map((text) => stack.json(['predict', `news:${version}`, text, '-k', '1']).topics[0].topic);
+    assert.deepEqual(fromPackage.tops, fromCli);
+    assert.equal(fromCli[0], 'sci.space');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
