@@ -59,4 +59,6 @@ if [ "$build_only" = 0 ] && [ -f "$root/package-lock.json" ]; then
     (cd "$root" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
     echo "$want" > "$stamp"
   fi
+  # The web app serves tfjs and the sync library from its own vendor/.
+  "$root/clients/web/prepare.sh"
 fi

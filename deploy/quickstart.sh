@@ -128,6 +128,7 @@ start training training/kiln-training "$KILN_TRAINING_ADDRESS"
 start evaluation evaluation/kiln-evaluation "$KILN_EVALUATION_ADDRESS"
 web_root=""
 [ -f "$root/clients/web/index.html" ] && web_root="$root/clients/web"
+if [ -n "$web_root" ] && ! "$web_root/prepare.sh"; then say "the web app lacks tfjs until clients/web/prepare.sh succeeds"; fi
 start registry registry/kiln-registry "$KILN_REGISTRY_ADDRESS" \
   KILN_HTTP_LISTEN="127.0.0.1:$http_port" KILN_WEB_ROOT="$web_root"
 for i in $(seq "$workers"); do

@@ -12,7 +12,7 @@
 #include "services/model/bundle_files.h"
 #include "services/model/bundle_reader.h"
 #include "services/model/predict.h"
-#include "services/registry/client/registry_client.h"
+#include "services/registry/registry_client.h"
 #include "services/text/encoder.h"
 
 namespace kiln::cli {

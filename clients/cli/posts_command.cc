@@ -2,10 +2,10 @@
 // exports, and feeding `kiln predict --file`), and kiln stats.
 #include <iostream>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "clients/cli/cli_context.h"
 #include "clients/cli/table.h"
+#include "clients/cli/year_ranges.h"
 #include "kiln/v1/data.grpc.pb.h"
 #include "nlohmann/json.hpp"
 #include "services/common/client.h"
@@ -21,27 +21,12 @@ struct PostsOptions {
   int64_t limit = 0;
 };
 
-bool ParseRanges(const std::string& text, kiln::v1::DatasetSpec& dataset) {
-  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
-    std::vector<absl::string_view> bounds = absl::StrSplit(part, '-');
-    int first = 0, last = 0;
-    if (bounds.size() > 2 || !absl::SimpleAtoi(bounds[0], &first) ||
-        !absl::SimpleAtoi(bounds.back(), &last)) {
-      return false;
-    }
-    auto* range = dataset.add_years();
-    range->set_first(first);
-    range->set_last(last);
-  }
-  return dataset.years_size() > 0;
-}
-
 int Posts(const CliContext& context, const PostsOptions& options) {
   kiln::v1::DatasetSpec dataset;
   for (absl::string_view c : absl::StrSplit(options.categories, ',', absl::SkipWhitespace())) {
     dataset.add_categories(std::string(c));
   }
-  if (!ParseRanges(options.years, dataset)) {
+  if (!ParseYearRanges(options.years, dataset.mutable_years())) {
     std::cerr << "kiln posts: --years wants ranges like 1990-2000[,2001-2002]\n";
     return 2;
   }

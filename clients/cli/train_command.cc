@@ -4,10 +4,10 @@
 #include <iostream>
 #include <sstream>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "clients/cli/cli_context.h"
 #include "clients/cli/job_watch.h"
+#include "clients/cli/year_ranges.h"
 #include "kiln/v1/training.grpc.pb.h"
 #include "services/common/client.h"
 #include "services/common/proto_json.h"
@@ -38,24 +38,6 @@ struct TrainOptions {
   bool detach = false;
 };
 
-// "1922-1953,1960-1961" -> ranges; a single year "1990" is a range of one.
-bool ParseYears(const std::string& text,
-                google::protobuf::RepeatedPtrField<kiln::v1::YearRange>* ranges) {
-  ranges->Clear();
-  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
-    std::vector<absl::string_view> bounds = absl::StrSplit(part, '-');
-    int first = 0, last = 0;
-    if (bounds.size() > 2 || !absl::SimpleAtoi(bounds[0], &first) ||
-        !absl::SimpleAtoi(bounds.back(), &last)) {
-      return false;
-    }
-    auto* range = ranges->Add();
-    range->set_first(first);
-    range->set_last(last);
-  }
-  return !ranges->empty();
-}
-
 int Train(const CliContext& context, const TrainOptions& options) {
   kiln::v1::JobSpec spec;
   if (!options.spec_file.empty()) {
@@ -80,11 +62,11 @@ int Train(const CliContext& context, const TrainOptions& options) {
       spec.add_topics(std::string(topic));
     }
   }
-  if (!options.train_years.empty() && !ParseYears(options.train_years, spec.mutable_train_years())) {
+  if (!options.train_years.empty() && !ParseYearRanges(options.train_years, spec.mutable_train_years())) {
     std::cerr << "kiln train: --train-years wants ranges like 1922-1953[,1960-1961]\n";
     return 2;
   }
-  if (!options.test_years.empty() && !ParseYears(options.test_years, spec.mutable_test_years())) {
+  if (!options.test_years.empty() && !ParseYearRanges(options.test_years, spec.mutable_test_years())) {
     std::cerr << "kiln train: --test-years wants ranges like 1990-2000\n";
     return 2;
   }

@@ -177,7 +177,8 @@ export class KilnSync extends EventTarget {
     const response = await this.#get(url, headers);
     if (response.status === 304) return;
     if (!response.ok) throw new Error(`${url}: ${await describeHttpError(response)}`);
-    const text = await response.text();
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    const text = new TextDecoder().decode(bytes);
     const etag = response.headers.get('ETag');
     const version = Number(response.headers.get(VERSION_HEADER));
     if (!Number.isSafeInteger(version) || version < 1) {
@@ -186,7 +187,7 @@ export class KilnSync extends EventTarget {
     // The registry's ETag is the manifest's sha256: check it when it has
     // that shape (a proxy may legitimately replace it).
     const etagDigest = ETAG_SHA256.exec(etag ?? '')?.[1];
-    if (etagDigest && etagDigest !== (await sha256Hex(new TextEncoder().encode(text)))) {
+    if (etagDigest && etagDigest !== (await sha256Hex(bytes))) {
       throw new Error(`the manifest of version ${version} does not match its ETag`);
     }
     const manifest = parseManifest(text);

@@ -164,7 +164,8 @@ ui.check.addEventListener('click', () => sync.sync());
 sync.addEventListener('state', (event) => {
   if (event.detail.status !== 'updating') lastProgress = null;
   renderState(event.detail);
-  if (event.detail.status === 'up-to-date') refreshHistory();
+  // After each check: a failed update may still have a newer version to chart.
+  if (event.detail.online && event.detail.status !== 'updating') refreshHistory();
 });
 sync.addEventListener('progress', (event) => {
   lastProgress = event.detail;

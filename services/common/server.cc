@@ -85,17 +85,4 @@ int WaitForTerminationSignal() {
   return signal;
 }
 
-int ServeUntilSignal(ServerSpec spec, const ServiceConfig& config) {
-  absl::StatusOr<std::unique_ptr<GrpcServer>> server = GrpcServer::Start(std::move(spec));
-  if (!server.ok()) {
-    log::Error(server.status().message());
-    return 1;
-  }
-  const int signal = WaitForTerminationSignal();
-  log::Info("received ", strsignal(signal), ", shutting down");
-  (*server)->Shutdown(absl::Seconds(config.shutdown_grace_seconds));
-  log::Info("stopped");
-  return 0;
-}
-
 }  // namespace kiln

@@ -54,8 +54,4 @@ void BlockTerminationSignals();
 // Waits until SIGTERM or SIGINT arrives; returns its number.
 int WaitForTerminationSignal();
 
-// The common main() tail: start the server, serve until SIGTERM/SIGINT,
-// shut down gracefully. Returns the process exit code.
-int ServeUntilSignal(ServerSpec spec, const ServiceConfig& config);
-
 }  // namespace kiln

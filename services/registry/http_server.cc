@@ -3,6 +3,7 @@
 #include <httplib.h>
 #include <sys/socket.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -256,6 +257,9 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpConfig& 
     log::Warning("HTTP: cannot enlarge the listen backlog; bursts of connections will wait");
   }
   http->thread_ = std::thread([self] { self->server_->listen_after_bind(); });
+  // httplib's stop() does nothing until the loop runs: wait for it, so that
+  // a Stop() right after Start() cannot miss it and hang in join().
+  while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   log::Info("HTTP listening on ", config.listen, " (port ", http->port_, ")");
   return http;
 }

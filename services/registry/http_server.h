@@ -10,8 +10,10 @@
 //   GET /v1/models/{model}/versions/{version}/bundle.tar.gz  immutable
 //   GET /...                                                 --web-root files, if set
 //
-// Every response allows CORS; errors are JSON {"error": "..."}: 400 for a
-// malformed name or path, 404 for anything unknown. README: services/registry.
+// Every response allows CORS (OPTIONS preflights are answered); errors are
+// JSON {"error": "..."}: 400 for a malformed name or path (traversal
+// included), 404 for anything unknown. Manifests carry ETag = quoted sha256
+// and X-Kiln-Version; If-None-Match gives 304.
 #pragma once
 
 #include <memory>

@@ -3,9 +3,8 @@
 // from one process.
 #include <cstdint>
 
-#include "services/common/database.h"
 #include "services/common/log.h"
-#include "services/common/server.h"
+#include "services/common/service_main.h"
 #include "services/registry/http_server.h"
 #include "services/registry/registry_migrations.h"
 #include "services/registry/registry_service.h"
@@ -13,15 +12,13 @@
 #include "services/registry/serving_cache.h"
 
 int main(int argc, char** argv) {
-  kiln::BlockTerminationSignals();
-  kiln::ServiceConfig service;
-  kiln::DatabaseConfig database;
+  kiln::ServiceMain main("kiln-registry", "stores model versions and serves them over gRPC and HTTP",
+                         "0.0.0.0:7005");
+  main.UseDatabase("registry", kiln::registry::Migrations());
+  CLI::App& app = main.app();
   kiln::registry::HttpConfig http;
   int64_t blob_cache_mib = 256;
   int metadata_ttl_ms = 1000;
-  CLI::App app{"kiln-registry: stores model versions and serves them over gRPC and HTTP"};
-  kiln::AddServiceOptions(app, service, "0.0.0.0:7005");
-  kiln::AddDatabaseOptions(app, database);
   kiln::AddOption(app, "http-listen", http.listen, "KILN_HTTP_LISTEN",
                   "HTTP listen address host:port for browsers (port 0 picks a free port)");
   kiln::AddOption(app, "http-threads", http.threads, "KILN_HTTP_THREADS",
@@ -41,21 +38,9 @@ int main(int argc, char** argv) {
                "TEST ONLY: enable POST /test/corrupt-next?file=PATH, which makes the next GET of "
                "that file return corrupted bytes")
       ->envname("KILN_TEST_CORRUPT_ONCE");
-  CLI11_PARSE(app, argc, argv);
+  if (auto exit = main.Start(argc, argv)) return *exit;
 
-  kiln::log::SetProgramName("kiln-registry");
-  (void)kiln::log::SetLevel(service.log_level);
-  auto policy = kiln::MakePolicy(service);
-  if (!policy.ok()) {
-    kiln::log::Error(policy.status().message());
-    return 2;
-  }
-  auto pool = kiln::OpenDatabase(database, "registry", kiln::registry::Migrations());
-  if (!pool.ok()) {
-    kiln::log::Error(pool.status().message());
-    return 1;
-  }
-  kiln::registry::RegistryStore store(**pool);
+  kiln::registry::RegistryStore store(main.pool());
   kiln::registry::ServingCache cache(
       store, {blob_cache_mib << 20, absl::Milliseconds(metadata_ttl_ms)});
   kiln::registry::RegistryServiceImpl registry_service(store, cache);
@@ -65,16 +50,5 @@ int main(int argc, char** argv) {
     kiln::log::Error(http_server.status().message());
     return 1;
   }
-  auto grpc_server = kiln::GrpcServer::Start(
-      {"kiln-registry", service.listen, *policy, {&registry_service}});
-  if (!grpc_server.ok()) {
-    kiln::log::Error(grpc_server.status().message());
-    return 1;
-  }
-  const int signal = kiln::WaitForTerminationSignal();
-  kiln::log::Info("received signal ", signal, ", shutting down");
-  (*grpc_server)->Shutdown(absl::Seconds(service.shutdown_grace_seconds));
-  (*http_server)->Stop();
-  kiln::log::Info("stopped");
-  return 0;
+  return main.Serve({&registry_service}, [&http_server] { (*http_server)->Stop(); });
 }

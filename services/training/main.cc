@@ -1,16 +1,14 @@
 // kiln-training: the training service. Owns schema `training` (jobs, events,
 // leases, checkpoints) and hands jobs to workers.
-#include "services/common/database.h"
-#include "services/common/log.h"
-#include "services/common/server.h"
+#include "services/common/service_main.h"
 #include "services/training/lease_reaper.h"
 #include "services/training/training_migrations.h"
 #include "services/training/training_service.h"
 
 int main(int argc, char** argv) {
-  kiln::BlockTerminationSignals();
-  kiln::ServiceConfig service;
-  kiln::DatabaseConfig database;
+  kiln::ServiceMain main("kiln-training", "queues training jobs and leases them to workers",
+                         "0.0.0.0:7003");
+  main.UseDatabase("training", kiln::training::Migrations());
   kiln::training::LeaseSettings settings;
   settings.preprocess_address = "127.0.0.1:7002";
   settings.evaluation_address = "127.0.0.1:7004";
@@ -18,9 +16,7 @@ int main(int argc, char** argv) {
   int max_attempts = 3;
   double lease_ttl_seconds = 20;
   double heartbeat_seconds = 1;
-  CLI::App app{"kiln-training: queues training jobs and leases them to workers"};
-  kiln::AddServiceOptions(app, service, "0.0.0.0:7003");
-  kiln::AddDatabaseOptions(app, database);
+  CLI::App& app = main.app();
   kiln::AddOption(app, "max-attempts", max_attempts, "KILN_MAX_ATTEMPTS",
                   "leases a job gets before it fails, unless its spec says otherwise")
       ->check(CLI::Range(1, 100));
@@ -39,26 +35,13 @@ int main(int argc, char** argv) {
                   "KILN_EVALUATION_ADDRESS", "evaluation service host:port, as workers reach it");
   kiln::AddOption(app, "registry-address", settings.registry_address, "KILN_REGISTRY_ADDRESS",
                   "registry service host:port, as workers reach it");
-  CLI11_PARSE(app, argc, argv);
+  if (auto exit = main.Start(argc, argv)) return *exit;
   settings.lease_ttl = absl::Seconds(lease_ttl_seconds);
   settings.heartbeat_interval = absl::Seconds(heartbeat_seconds);
 
-  kiln::log::SetProgramName("kiln-training");
-  (void)kiln::log::SetLevel(service.log_level);
-  auto policy = kiln::MakePolicy(service);
-  if (!policy.ok()) {
-    kiln::log::Error(policy.status().message());
-    return 2;
-  }
-  auto pool = kiln::OpenDatabase(database, "training", kiln::training::Migrations());
-  if (!pool.ok()) {
-    kiln::log::Error(pool.status().message());
-    return 1;
-  }
-  kiln::training::JobStore jobs(**pool);
-  kiln::training::LeaseStore leases(**pool, settings);
+  kiln::training::JobStore jobs(main.pool());
+  kiln::training::LeaseStore leases(main.pool(), settings);
   kiln::training::LeaseReaper reaper(leases, absl::Seconds(1));
   kiln::training::TrainingServiceImpl training_service(jobs, leases, max_attempts);
-  return kiln::ServeUntilSignal({"kiln-training", service.listen, *policy, {&training_service}},
-                                service);
+  return main.Serve({&training_service});
 }

@@ -11,7 +11,7 @@
 #include "services/common/status.h"
 #include "services/model/communicator.h"
 #include "services/model/trainer.h"
-#include "services/registry/client/registry_client.h"
+#include "services/registry/registry_client.h"
 #include "services/worker/job_reporter.h"
 #include "services/worker/lease_keeper.h"
 #include "services/worker/model_shipping.h"

@@ -8,7 +8,7 @@
 #include "kiln/v1/preprocess.pb.h"
 #include "kiln/v1/training.pb.h"
 #include "services/model/model_weights.h"
-#include "services/registry/client/registry_client.h"
+#include "services/registry/registry_client.h"
 #include "services/text/vocabulary.h"
 
 namespace kiln::worker {

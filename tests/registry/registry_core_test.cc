@@ -15,6 +15,7 @@
 #include "services/registry/metric_requirements.h"
 #include "services/registry/publish_session.h"
 #include "services/registry/registry_names.h"
+#include "services/registry/ttl_cache.h"
 
 namespace kiln::registry {
 namespace {
@@ -229,6 +230,32 @@ TEST(BlobCacheTest, EvictsTheLeastRecentlyUsedWithinItsBound) {
   EXPECT_EQ(*cache.Find("i"), std::string(100, 'i'));
   cache.Insert("huge", std::make_shared<const std::string>(101, 'x'));  // over an eighth
   EXPECT_EQ(cache.Find("huge"), nullptr);
+}
+
+TEST(TtlCacheTest, LoadsOnceServesUntilExpiryAndForgets) {
+  TtlCache<std::string, int> cache(std::chrono::hours(1));
+  int loads = 0;
+  auto load = [&]() -> absl::StatusOr<int> { return ++loads; };
+  EXPECT_EQ(*cache.Get("a", load), 1);
+  EXPECT_EQ(*cache.Get("a", load), 1);
+  EXPECT_EQ(loads, 1);
+  cache.EraseIf([](const std::string& key) { return key == "a"; });
+  EXPECT_EQ(*cache.Get("a", load), 2);
+  auto missing = [] { return absl::StatusOr<int>(absl::NotFoundError("gone")); };
+  EXPECT_TRUE(absl::IsNotFound(cache.Get("b", missing).status()));
+  EXPECT_EQ(*cache.Get("b", load), 3);  // errors are not cached
+}
+
+TEST(TtlCacheTest, ExpiredEntriesAreReloadedAndDroppedWhenGone) {
+  TtlCache<std::string, int> cache(std::chrono::nanoseconds(0));
+  EXPECT_EQ(*cache.Get("a", [] { return absl::StatusOr<int>(1); }), 1);
+  EXPECT_EQ(*cache.Get("a", [] { return absl::StatusOr<int>(2); }), 2);
+  // A failed refresh keeps the old value; NotFound removes it.
+  EXPECT_EQ(*cache.Get("a", [] { return absl::StatusOr<int>(absl::UnavailableError("db")); }), 2);
+  EXPECT_TRUE(absl::IsNotFound(
+      cache.Get("a", [] { return absl::StatusOr<int>(absl::NotFoundError("deleted")); }).status()));
+  EXPECT_TRUE(absl::IsUnavailable(
+      cache.Get("a", [] { return absl::StatusOr<int>(absl::UnavailableError("db")); }).status()));
 }
 
 TEST(ContentTypeTest, ByExtension) {

@@ -7,11 +7,12 @@
 // reload, a new version picked up when back online, a corrupted download.
 // Screenshots go to $KILN_BINARY_DIR/tests/web/artifacts.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
 
 import { chromium } from 'playwright-core';
 
@@ -42,6 +43,9 @@ let browser;
 let context;
 let page;
 const requests = [];
+// The npm package's consumer project, and the version it holds.
+let npmDir;
+let npmVersion;
 
 before(async () => {
   mkdirSync(artifacts, { recursive: true });
@@ -56,6 +60,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
+  if (npmDir) rmSync(npmDir, { recursive: true, force: true });
   if (stack) {
     stack.stop();
     stack.remove();
@@ -68,9 +73,11 @@ function promote(version) {
 }
 
 // Trains a new version of news and promotes it; returns its number.
+// Asynchronously: a blocked event loop would miss the registry closing idle
+// keep-alive connections, and the next fetch would fail on one.
 async function publishNewVersion(epochs) {
-  const trained = stack.run(['train', '--model', 'news', '--epochs', String(epochs)]);
-  assert.equal(trained.status, 0, trained.stdout + trained.stderr);
+  await promisify(execFile)(join(buildDir, 'clients/cli/kiln'), ['train', '--model', 'news', '--epochs', String(epochs)],
+    { env: stack.cliEnv, maxBuffer: 64 << 20 });
   const model = await (await fetch(`${stack.httpBase}/v1/models/news`)).json();
   promote(model.latest_version);
   return model.latest_version;
@@ -105,7 +112,15 @@ async function waitForSync(predicate, arg, timeout = 120000) {
   await page.waitForFunction(predicate, arg, { timeout });
 }
 
+function cliTopTopic(version, text) {
+  return stack.json(['predict', `news:${version}`, text, '-k', '1']).topics[0].topic;
+}
+
+// The top topic the page shows for `text`, typed into an emptied box so
+// that no earlier result can pass for it.
 async function topTopic(text) {
+  await page.fill('#text', '');
+  await page.waitForFunction(() => document.querySelector('#topics li') === null);
   await page.fill('#text', text);
   await page.waitForFunction(() => document.querySelector('#topics li .name') !== null);
   return page.textContent('#topics li .name');
@@ -140,6 +155,11 @@ test('first visit online: the model syncs and classifies a sci.space post', asyn
   // The service worker must hold the shell before the network goes away.
   await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
   await page.screenshot({ path: join(artifacts, 'first-visit.png'), fullPage: true });
+  // A phone's width: one column, nothing wider than the screen.
+  await page.setViewportSize({ width: 390, height: 844 });
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 390), 'no horizontal scrolling');
+  await page.screenshot({ path: join(artifacts, 'phone.png'), fullPage: true });
+  await page.setViewportSize({ width: 1100, height: 800 });
 });
 
 test('offline: a reload loads the page and predicts from storage', async () => {
@@ -189,7 +209,17 @@ test('back online, the page switches to a new version without a reload, download
   assert.equal(await page.textContent('#model-version'), '2');
   assert.match(await page.textContent('#sync'), /up to date \(version 2\)/);
   await page.waitForFunction(() => document.querySelectorAll('#chart circle').length === 2);
-  assert.equal(await topTopic(SPACE_POST), 'sci.space');
+  assert.equal(await topTopic(SPACE_POST), cliTopTopic(2, SPACE_POST));
+
+  // Checking again revalidates the manifest: 304, nothing else.
+  const again = requests.length;
+  const [manifestResponse] = await Promise.all([
+    page.waitForResponse((response) => response.url().endsWith(`/aliases/${ALIAS}/manifest.json`)),
+    page.click('#check'),
+  ]);
+  assert.equal(manifestResponse.status(), 304);
+  await waitForSync(() => window.kilnApp.sync.state.status === 'up-to-date');
+  assert.deepEqual(requests.slice(again).filter((path) => path.includes('/versions/')), []);
 });
 
 test('a file corrupted in transit fails its sha256 check; the old version stays and the page says why', async () => {
@@ -210,7 +240,7 @@ test('a file corrupted in transit fails its sha256 check; the old version stays 
   const shown = await page.textContent('#sync');
   assert.match(shown, /Update failed: .*sha256.*Still using version 2/);
   assert.equal(await page.textContent('#model-version'), '2');
-  assert.equal(await topTopic(SPACE_POST), 'sci.space');
+  assert.equal(await topTopic(SPACE_POST), cliTopTopic(2, SPACE_POST));
   await page.screenshot({ path: join(artifacts, 'corrupted.png'), fullPage: true });
 
   // Served correctly again, it completes the update with that file alone.
@@ -225,40 +255,68 @@ test('a file corrupted in transit fails its sha256 check; the old version stays 
 });
 
 test('npm.tgz installs with npm and predicts the same top topic as kiln predict', async () => {
-  const version = (await (await fetch(`${stack.httpBase}/v1/models/news`)).json()).aliases[ALIAS];
-  const response = await fetch(`${stack.httpBase}/v1/models/news/versions/${version}/npm.tgz`);
+  npmVersion = (await (await fetch(`${stack.httpBase}/v1/models/news`)).json()).aliases[ALIAS];
+  const response = await fetch(`${stack.httpBase}/v1/models/news/versions/${npmVersion}/npm.tgz`);
   assert.equal(response.status, 200);
-  assert.match(response.headers.get('content-disposition'), new RegExp(`kiln-model-news-${version}\\.0\\.0\\.tgz`));
-  const dir = mkdtempSync(join(tmpdir(), 'kiln-npm-'));
-  try {
-    writeFileSync(join(dir, 'model.tgz'), Buffer.from(await response.arrayBuffer()));
-    writeFileSync(join(dir, 'package.json'), '{"name": "consumer", "private": true}\n');
-    // The repository's tfjs version, from npm's cache when it has it.
-    const tfjs = JSON.parse(readFileSync(join(repoRoot, 'node_modules/@tensorflow/tfjs/package.json'), 'utf8')).version;
-    const installed = spawnSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts',
-      './model.tgz', `@tensorflow/tfjs@${tfjs}`], { cwd: dir, encoding: 'utf8', timeout: 300000 });
-    assert.equal(installed.status, 0, installed.stdout + installed.stderr);
-    const installedPackage = JSON.parse(readFileSync(join(dir, 'node_modules/kiln-model-news/package.json'), 'utf8'));
-    assert.equal(installedPackage.version, `${version}.0.0`);
-    assert.deepEqual(installedPackage.peerDependencies, { '@tensorflow/tfjs': '^4.0.0' });
+  assert.match(response.headers.get('content-disposition'), new RegExp(`kiln-model-news-${npmVersion}\\.0\\.0\\.tgz`));
+  npmDir = mkdtempSync(join(tmpdir(), 'kiln-npm-'));
+  writeFileSync(join(npmDir, 'model.tgz'), Buffer.from(await response.arrayBuffer()));
+  writeFileSync(join(npmDir, 'package.json'), '{"name": "consumer", "private": true}\n');
+  // The repository's tfjs version, from npm's cache when it has it.
+  const tfjs = JSON.parse(readFileSync(join(repoRoot, 'node_modules/@tensorflow/tfjs/package.json'), 'utf8')).version;
+  const installed = spawnSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts',
+    './model.tgz', `@tensorflow/tfjs@${tfjs}`], { cwd: npmDir, encoding: 'utf8', timeout: 300000 });
+  assert.equal(installed.status, 0, installed.stdout + installed.stderr);
+  const installedPackage = JSON.parse(readFileSync(join(npmDir, 'node_modules/kiln-model-news/package.json'), 'utf8'));
+  assert.equal(installedPackage.version, `${npmVersion}.0.0`);
+  assert.deepEqual(installedPackage.peerDependencies, { '@tensorflow/tfjs': '^4.0.0' });
 
-    writeFileSync(join(dir, 'predict.cjs'), `
-      const model = require('kiln-model-news');
-      (async () => {
-        const texts = JSON.parse(process.argv[2]);
-        const tops = [];
-        for (const text of texts) tops.push((await model.predict(text, 1))[0].label);
-        console.log(JSON.stringify({ version: model.VERSION, tops }));
-      })().catch((error) => { console.error(error); process.exit(1); });
-    `);
-    const predicted = spawnSync('node', ['predict.cjs', JSON.stringify(NPM_TEXTS)], { cwd: dir, encoding: 'utf8' });
-    assert.equal(predicted.status, 0, predicted.stderr);
-    const fromPackage = JSON.parse(predicted.stdout.trim().split('\n').pop());
-    assert.equal(fromPackage.version, version);
-    const fromCli = NPM_TEXTS.map((text) => stack.json(['predict', `news:${version}`, text, '-k', '1']).topics[0].topic);
-    assert.deepEqual(fromPackage.tops, fromCli);
-    assert.equal(fromCli[0], 'sci.space');
+  writeFileSync(join(npmDir, 'predict.cjs'), `
+    const model = require('kiln-model-news');
+    (async () => {
+      const texts = JSON.parse(process.argv[2]);
+      const tops = [];
+      for (const text of texts) tops.push((await model.predict(text, 1))[0].label);
+      console.log(JSON.stringify({ version: model.VERSION, tops }));
+    })().catch((error) => { console.error(error); process.exit(1); });
+  `);
+  const predicted = spawnSync('node', ['predict.cjs', JSON.stringify(NPM_TEXTS)], { cwd: npmDir, encoding: 'utf8' });
+  assert.equal(predicted.status, 0, predicted.stderr);
+  const fromPackage = JSON.parse(predicted.stdout.trim().split('\n').pop());
+  assert.equal(fromPackage.version, npmVersion);
+  assert.deepEqual(fromPackage.tops, NPM_TEXTS.map((text) => cliTopTopic(npmVersion, text)));
+});
+
+// What a bundler does with browser.mjs, minus the bundler: the installed
+// package served as static files, @tensorflow/tfjs mapped by an import map.
+test('the package\'s browser.mjs predicts the same in Chromium', async () => {
+  assert.ok(npmDir, 'needs the installed package of the previous test');
+  const origin = 'http://npm-consumer.test';
+  const served = {
+    '/': { body: `<!doctype html><script type="importmap">{"imports": {"@tensorflow/tfjs": "/tf.fesm.min.js"}}</script>`,
+      type: 'text/html' },
+    '/tf.fesm.min.js': { path: join(repoRoot, 'node_modules/@tensorflow/tfjs/dist/tf.fesm.min.js') },
+  };
+  const consumer = await context.newPage();
+  await consumer.route(`${origin}/**`, (route) => {
+    const path = new URL(route.request().url()).pathname;
+    const file = served[path] ?? (path.startsWith('/pkg/') &&
+      { path: join(npmDir, 'node_modules/kiln-model-news', path.slice('/pkg/'.length)) });
+    if (!file) return route.fulfill({ status: 404 });
+    return route.fulfill(file.path ? { path: file.path, contentType: path.endsWith('js') ? 'text/javascript' : undefined }
+      : { body: file.body, contentType: file.type });
+  });
+  try {
+    await consumer.goto(`${origin}/`);
+    const tops = await consumer.evaluate(async (texts) => {
+      const model = await import('/pkg/browser.mjs');
+      const result = [];
+      for (const text of texts) result.push((await model.predict(text, 1))[0].label);
+      return { version: model.VERSION, tops: result };
+    }, NPM_TEXTS);
+    assert.equal(tops.version, npmVersion);
+    assert.deepEqual(tops.tops, NPM_TEXTS.map((text) => cliTopTopic(npmVersion, text)));
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    await consumer.close();
   }
 });

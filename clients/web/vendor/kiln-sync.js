@@ -1,1 +1,0 @@
-../../sync/kiln-sync.js
