@@ -22,6 +22,7 @@ build="${KILN_BUILD_DIR:-$root/build}"
 base="${KILN_PORT_BASE:-7000}"
 http_port="${KILN_HTTP_PORT:-8080}"
 workers="${KILN_WORKERS:-2}"
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$root}"
 corpus_url="http://qwone.com/~jason/20Newsgroups/20news-bydate.tar.gz"
 
 detach=0 retrain=0 command=run

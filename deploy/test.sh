@@ -6,6 +6,9 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${KILN_BUILD_DIR:-$root/build}"
+# Paths relative to the checkout in ccache's keys: a fresh clone elsewhere
+# still hits the cache of an earlier build.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$root}"
 
 "$root/deploy/install-deps.sh"
 
