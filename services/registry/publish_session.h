@@ -12,12 +12,14 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "kiln/v1/registry.pb.h"
+#include "services/common/file_chunks.h"
 #include "services/common/sha256.h"
 #include "services/registry/new_version.h"
 
 namespace kiln::registry {
 
-inline constexpr int64_t kMaxChunkBytes = 1 << 20;
+// The stream limit every Kiln stream shares (services/common/file_chunks.h).
+inline constexpr int64_t kMaxChunkBytes = static_cast<int64_t>(kMaxFileChunkBytes);
 // Manifest included.
 inline constexpr int64_t kMaxPublishBytes = int64_t{256} << 20;
 

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/common/client.h"
+#include "services/common/file_chunks.h"
 #include "services/common/status.h"
 #include "services/registry/publish_session.h"
 
@@ -31,19 +32,11 @@ absl::StatusOr<kiln::v1::ModelVersion> PublishBundle(
   // A failed Write means the server ended the call; Finish() says why.
   bool open = writer->Write(request);
   for (auto file = files.begin(); open && file != files.end(); ++file) {
-    const std::string& bytes = file->second;
-    size_t offset = 0;
-    do {
-      const size_t size = std::min<size_t>(kMaxChunkBytes, bytes.size() - offset);
+    open = SendFileChunks(file->first, file->second, [&](const kiln::v1::FileChunk& chunk) {
       request.Clear();
-      kiln::v1::FileChunk* chunk = request.mutable_file();
-      chunk->set_path(file->first);
-      chunk->set_offset(static_cast<int64_t>(offset));
-      chunk->set_data(bytes.data() + offset, size);
-      offset += size;
-      chunk->set_last(offset == bytes.size());
-      open = writer->Write(request);
-    } while (open && offset < bytes.size());
+      *request.mutable_file() = chunk;
+      return writer->Write(request);
+    });
   }
   if (open) {
     request.Clear();

@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "services/common/auth/interceptor.h"
+#include "services/common/file_chunks.h"
 #include "services/common/log.h"
 #include "services/common/status.h"
 #include "services/registry/publish_session.h"
@@ -205,19 +206,11 @@ grpc::Status RegistryServiceImpl::DownloadVersion(
   *message.mutable_version() = *version;
   if (!writer->Write(message)) return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
   auto send = [&](const std::string& path, const std::string& bytes) {
-    int64_t offset = 0;
-    do {
-      const int64_t size = std::min<int64_t>(kMaxChunkBytes, static_cast<int64_t>(bytes.size()) - offset);
+    return SendFileChunks(path, bytes, [&](const kiln::v1::FileChunk& chunk) {
       message.Clear();
-      kiln::v1::FileChunk* chunk = message.mutable_chunk();
-      chunk->set_path(path);
-      chunk->set_offset(offset);
-      chunk->set_data(bytes.data() + offset, static_cast<size_t>(size));
-      offset += size;
-      chunk->set_last(offset == static_cast<int64_t>(bytes.size()));
-      if (!writer->Write(message)) return false;
-    } while (offset < static_cast<int64_t>(bytes.size()));
-    return true;
+      *message.mutable_chunk() = chunk;
+      return writer->Write(message);
+    });
   };
   for (const kiln::v1::FileDigest& file : version->files()) {
     if (!included(file.path())) continue;

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "services/common/client.h"
+#include "services/common/file_chunks.h"
 #include "services/common/log.h"
 #include "services/common/proto_json.h"
 #include "services/common/status.h"
@@ -11,8 +12,6 @@
 
 namespace kiln::worker {
 namespace {
-
-constexpr size_t kChunk = 1 << 20;
 
 model::WeightEncoding EncodingOf(kiln::v1::WeightEncoding encoding) {
   switch (encoding) {
@@ -34,16 +33,12 @@ absl::StatusOr<kiln::v1::EvaluationReport> Evaluate(kiln::v1::EvaluationService:
   *request.mutable_header()->mutable_dataset() = TestDataset(job.spec());
   request.mutable_header()->set_job_id(job.id());
   bool sent = writer->Write(request);
-  for (const auto& [path, content] : files) {
-    for (size_t offset = 0; sent && offset < std::max<size_t>(content.size(), 1); offset += kChunk) {
+  for (auto file = files.begin(); sent && file != files.end(); ++file) {
+    sent = SendFileChunks(file->first, file->second, [&](const kiln::v1::FileChunk& chunk) {
       request.Clear();
-      auto* chunk = request.mutable_file();
-      chunk->set_path(path);
-      chunk->set_offset(static_cast<int64_t>(offset));
-      chunk->set_data(content.substr(offset, kChunk));
-      chunk->set_last(offset + kChunk >= content.size());
-      sent = writer->Write(request);
-    }
+      *request.mutable_file() = chunk;
+      return writer->Write(request);
+    });
   }
   writer->WritesDone();
   const grpc::Status status = writer->Finish();
