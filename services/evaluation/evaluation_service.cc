@@ -50,11 +50,13 @@ grpc::Status EvaluationServiceImpl::Evaluate(grpc::ServerContext* context,
     content += chunk.data();
   }
   if (context->IsCancelled()) return grpc::Status::CANCELLED;
+  int64_t version = 0;  // of a published version, once resolved
   if (header.has_version()) {
     if (!files.empty()) return Invalid("send files or name a version, not both");
-    absl::StatusOr<model::BundleFiles> fetched = fetch_version_(header.version());
+    absl::StatusOr<FetchedVersion> fetched = fetch_version_(header.version());
     if (!fetched.ok()) return ToGrpcStatus(fetched.status());
-    files = *std::move(fetched);
+    version = fetched->version;
+    files = std::move(fetched->files);
   }
   if (files.empty()) return Invalid("no bundle: send its files or name a version");
 
@@ -70,7 +72,7 @@ grpc::Status EvaluationServiceImpl::Evaluate(grpc::ServerContext* context,
   report->set_bundle_sha256(Sha256Hex(files.at("manifest.json")));
   if (header.has_version()) {
     report->set_model(header.version().model());
-    report->set_version(header.version().version());
+    report->set_version(version);
   }
   absl::StatusOr<kiln::v1::EvaluationReport> stored = reports_.Add(*std::move(report));
   if (!stored.ok()) return ToGrpcStatus(stored.status());

@@ -10,9 +10,15 @@
 
 namespace kiln::evaluation {
 
-// Fetches a published version's files (from the registry).
+// A published version's number (an alias resolved) and its files.
+struct FetchedVersion {
+  int64_t version = 0;
+  model::BundleFiles files;
+};
+
+// Fetches a published version (from the registry).
 using VersionFetcher =
-    std::function<absl::StatusOr<model::BundleFiles>(const kiln::v1::VersionRef& ref)>;
+    std::function<absl::StatusOr<FetchedVersion>(const kiln::v1::VersionRef& ref)>;
 
 class EvaluationServiceImpl final : public kiln::v1::EvaluationService::Service {
  public:

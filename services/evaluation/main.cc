@@ -27,10 +27,12 @@ int main(int argc, char** argv) {
   kiln::registry::RegistryClient registry(kiln::MakeChannel(registry_address), client.token);
   kiln::evaluation::EvaluationServiceImpl evaluation_service(
       reports, posts,
-      [&registry](const kiln::v1::VersionRef& ref) -> absl::StatusOr<kiln::registry::Files> {
+      [&registry](const kiln::v1::VersionRef& ref)
+          -> absl::StatusOr<kiln::evaluation::FetchedVersion> {
         auto downloaded = registry.Download(ref);
         if (!downloaded.ok()) return downloaded.status();
-        return std::move(downloaded->second);
+        return kiln::evaluation::FetchedVersion{downloaded->first.version(),
+                                                std::move(downloaded->second)};
       });
   return main.Serve({&evaluation_service});
 }

@@ -8,6 +8,7 @@
 #include "services/common/sha256.h"
 #include "services/model/bundle_manifest.h"
 #include "services/model/keras_topology.h"
+#include "services/model/padding_fold.h"
 #include "services/model/preprocess_script.h"
 #include "services/model/tfjs_weights.h"
 #include "services/text/spec.h"
@@ -65,7 +66,7 @@ absl::StatusOr<BundleFiles> WriteBundle(const ModelWeights& weights,
   if (absl::Status s = CheckInputs(weights, classes, vocabulary, metadata); !s.ok()) return s;
   const KerasTopology topology = StandardTopology(weights.shape);
   absl::StatusOr<EncodedWeights> encoded =
-      EncodeWeights(weights, topology.weight_names, metadata.weight_encoding);
+      EncodeWeights(FoldPaddingRow(weights), topology.weight_names, metadata.weight_encoding);
   if (!encoded.ok()) return encoded.status();
   absl::StatusOr<std::string> script =
       BuildPreprocessScript(weights.shape.max_length, vocabulary, classes);

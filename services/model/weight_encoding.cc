@@ -47,13 +47,24 @@ absl::Status CheckFinite(absl::Span<const float> values) {
   return absl::OkStatus();
 }
 
-// The range of one tensor: min and max of its values, 255 steps between them.
+// The range of one tensor: min and max of its values, 255 steps between them,
+// placed so that 0 is exactly one of the codes when the tensor spans it.
+// Weights that are exactly 0 (the padding row once the writer has folded it
+// away) then stay exactly 0 instead of picking up up to half a step of error,
+// which every padded position of every post would add to its average.
 Uint8Range RangeOf(absl::Span<const float> values) {
   const auto [low, high] = std::minmax_element(values.begin(), values.end());
   Uint8Range range;
   range.min = *low;
   // A constant tensor decodes exactly from code 0 whatever the scale.
   range.scale = *high > *low ? (static_cast<double>(*high) - *low) / 255.0 : 1.0;
+  if (*low < 0 && *high > 0) {
+    const double zero_code = std::round(-*low / range.scale);
+    // Widen the step just enough that both ends still fit around that code.
+    range.scale = std::max(-static_cast<double>(*low) / zero_code,
+                           static_cast<double>(*high) / (255.0 - zero_code));
+    range.min = -zero_code * range.scale;
+  }
   return range;
 }
 

@@ -74,7 +74,11 @@ for (const name of Object.keys(cases.bundles)) {
   });
 }
 
-for (const name of ['float16', 'uint8']) {
+// uint8's top-1 agreement is checked where it means something: on 500 real
+// posts with a trained model (trained_bundle_parity.test.mjs). On this
+// random model, folding the padding row (padding_fold.h) doubles the
+// embedding's range, so its agreement says nothing about real bundles.
+for (const name of ['float16']) {
   test(`${name}: agrees with float32 on the top class`, async (t) => {
     const reference = (await bundle('float32')).predict(cases.texts).map(argmax);
     const quantized = (await bundle(name)).predict(cases.texts).map(argmax);

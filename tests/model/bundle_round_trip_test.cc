@@ -16,9 +16,11 @@
 #include "services/model/bundle_manifest.h"
 #include "services/model/bundle_reader.h"
 #include "services/model/bundle_writer.h"
+#include "services/model/padding_fold.h"
 #include "services/model/tfjs_weights.h"
 #include "services/text/spec.h"
 #include "tests/model/bundle_test_model.h"
+#include "tests/model/reference_forward.h"
 
 namespace kiln::model {
 namespace {
@@ -52,7 +54,8 @@ void ExpectDecodedFrom(const std::vector<float>& original, const std::vector<flo
     return;
   }
   const auto [low, high] = std::minmax_element(original.begin(), original.end());
-  const float half_step = (*high - *low) / 255.0f / 2.0f * 1.0001f;
+  // 254 rather than 255 steps: putting 0 on a code may widen the step.
+  const float half_step = (*high - *low) / 254.0f / 2.0f * 1.0001f;
   for (size_t i = 0; i < original.size(); ++i) {
     if (encoding == WeightEncoding::kFloat16) {
       ASSERT_EQ(decoded[i], Float16ToFloat32(Float32ToFloat16(original[i])))
@@ -81,11 +84,15 @@ TEST_P(RoundTripTest, ReadsBackWhatWasWritten) {
   EXPECT_EQ(read.shape.hidden_units, model.weights.shape.hidden_units);
   EXPECT_EQ(read.shape.num_classes, model.weights.shape.num_classes);
   EXPECT_EQ(read.shape.pooling, pooling);
-  ExpectDecodedFrom(model.weights.embedding, read.embedding, encoding, "embedding");
-  ExpectDecodedFrom(model.weights.hidden_kernel, read.hidden_kernel, encoding, "hidden_kernel");
-  ExpectDecodedFrom(model.weights.hidden_bias, read.hidden_bias, encoding, "hidden_bias");
-  ExpectDecodedFrom(model.weights.output_kernel, read.output_kernel, encoding, "output_kernel");
-  ExpectDecodedFrom(model.weights.output_bias, read.output_bias, encoding, "output_bias");
+  // What ships is the folded form (padding_fold.h).
+  const ModelWeights shipped = FoldPaddingRow(model.weights);
+  ExpectDecodedFrom(shipped.embedding, read.embedding, encoding, "embedding");
+  ExpectDecodedFrom(shipped.hidden_kernel, read.hidden_kernel, encoding, "hidden_kernel");
+  ExpectDecodedFrom(shipped.hidden_bias, read.hidden_bias, encoding, "hidden_bias");
+  ExpectDecodedFrom(shipped.output_kernel, read.output_kernel, encoding, "output_kernel");
+  ExpectDecodedFrom(shipped.output_bias, read.output_bias, encoding, "output_bias");
+  // The padding row reads back exactly 0 in every encoding.
+  for (int d = 0; d < read.shape.embedding_dim; ++d) EXPECT_EQ(read.embedding[d], 0.0f) << d;
 
   EXPECT_EQ(bundle->vocabulary.words(), model.vocabulary.words());
   const BundleManifest& manifest = bundle->manifest;
@@ -127,7 +134,7 @@ TEST(BundleWriterTest, SplitsWeightsIntoShardsOfFourMebibytes) {
 
   const absl::StatusOr<Bundle> bundle = ReadBundle(*files);
   ASSERT_TRUE(bundle.ok()) << bundle.status();
-  EXPECT_EQ(bundle->weights.embedding, model.weights.embedding);
+  EXPECT_EQ(bundle->weights.embedding, FoldPaddingRow(model.weights).embedding);
   EXPECT_EQ(bundle->weights.output_bias, model.weights.output_bias);
 }
 
@@ -221,6 +228,27 @@ TEST(BundleFilesTest, FileNamesStayInsideTheBundle) {
   EXPECT_FALSE(IsBundleFileName("a/b"));
   EXPECT_FALSE(IsBundleFileName(".hidden"));
   EXPECT_FALSE(IsBundleFileName("/etc/passwd"));
+}
+
+// Folding the padding row into the bias must not change what the model
+// computes: the same probabilities for texts of every length.
+TEST(PaddingFoldTest, KeepsTheFunctionAndZeroesThePaddingRow) {
+  for (Pooling pooling : {Pooling::kGlobalAverage, Pooling::kFlatten}) {
+    const testing::TestModel model = testing::MakeTestModel(SmallShape(pooling), 11);
+    const ModelWeights folded = FoldPaddingRow(model.weights);
+    for (int d = 0; d < folded.shape.embedding_dim; ++d) EXPECT_EQ(folded.embedding[d], 0.0f);
+    std::vector<int32_t> ids;
+    const int length = model.weights.shape.max_length;
+    for (int filled : {0, 1, length / 2, length}) {
+      for (int i = 0; i < length; ++i) {
+        ids.push_back(i < filled ? 2 + (i * 7 + filled) % (model.weights.shape.vocab_size - 2) : 0);
+      }
+    }
+    const std::vector<float> before = testing::ReferenceForward(model.weights, ids);
+    const std::vector<float> after = testing::ReferenceForward(folded, ids);
+    ASSERT_EQ(before.size(), after.size());
+    for (size_t i = 0; i < before.size(); ++i) EXPECT_NEAR(before[i], after[i], 1e-6) << i;
+  }
 }
 
 }  // namespace

@@ -1,0 +1,199 @@
+// kiln_trained_bundle_fixture OUT_DIR: the inputs of the tfjs parity suite on
+// real posts (tests/js/trained_bundle_parity.test.mjs). Trains the seed
+// article's classifier for a few epochs on its 8 topics of 20 Newsgroups
+// (vocabulary from the train split, min_count 2, max_length 256) and writes
+//   OUT_DIR/<encoding>/  the bundle, for float32, float16 and uint8;
+//   OUT_DIR/cases.json   500 test-split posts spread evenly over the split
+//                        (texts, true labels, ids as the C++ encoder computes
+//                        them) and, per bundle, the probabilities
+//                        model::Predict computes over the bundle as read
+//                        back, i.e. over exactly the weights that ship.
+// Fails when the corpus is missing: a parity suite that skips proves nothing.
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "clients/ingest/newsgroups_archive.h"
+#include "nlohmann/json.hpp"
+#include "services/model/bundle_files.h"
+#include "services/model/bundle_reader.h"
+#include "services/model/bundle_writer.h"
+#include "services/model/predict.h"
+#include "services/model/trainer.h"
+#include "services/text/encoder.h"
+#include "services/text/tokenizer.h"
+#include "services/text/vocabulary.h"
+
+namespace kiln::model {
+namespace {
+
+const std::vector<std::string> kTopics = {
+    "comp.graphics", "comp.sys.mac.hardware", "rec.autos",          "rec.sport.hockey",
+    "sci.med",       "sci.space",             "talk.politics.guns", "soc.religion.christian"};
+constexpr int kMaxLength = 256;
+constexpr int kMinCount = 2;
+// A few epochs give a model that is right on most posts (0.83 of the 500),
+// so top-1 agreement between encodings is a real test, in about a second.
+constexpr int kEpochs = 4;
+constexpr int kCases = 500;
+
+struct Corpus {
+  std::vector<ingest::NewsgroupsPost> train, test;
+  std::vector<int32_t> train_labels, test_labels;
+};
+
+absl::StatusOr<Corpus> ReadCorpus() {
+  const std::string archive = ingest::NewsgroupsArchivePath(KILN_SOURCE_DIR);
+  absl::StatusOr<std::vector<ingest::NewsgroupsPost>> posts =
+      ingest::ReadNewsgroupsArchive(archive);
+  // Its errors name the path and how to set it.
+  if (!posts.ok()) return posts.status();
+  Corpus corpus;
+  for (ingest::NewsgroupsPost& post : *posts) {
+    const auto topic = std::find(kTopics.begin(), kTopics.end(), post.category);
+    if (topic == kTopics.end()) continue;
+    const auto label = static_cast<int32_t>(topic - kTopics.begin());
+    const bool train = post.split == "train";
+    (train ? corpus.train_labels : corpus.test_labels).push_back(label);
+    (train ? corpus.train : corpus.test).push_back(std::move(post));
+  }
+  if (corpus.test.size() < kCases) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(archive, " holds only ", corpus.test.size(), " test posts of the topics"));
+  }
+  return corpus;
+}
+
+std::vector<int32_t> EncodeAll(const text::Vocabulary& vocabulary,
+                               const std::vector<const std::string*>& texts) {
+  text::TextEncoder encoder(vocabulary);
+  std::vector<int32_t> ids(texts.size() * kMaxLength);
+  for (size_t i = 0; i < texts.size(); ++i) {
+    encoder.Encode(*texts[i], absl::MakeSpan(ids.data() + i * kMaxLength, kMaxLength));
+  }
+  return ids;
+}
+
+absl::StatusOr<ModelWeights> Train(const Corpus& corpus, const text::Vocabulary& vocabulary) {
+  std::vector<const std::string*> bodies;
+  for (const ingest::NewsgroupsPost& post : corpus.train) bodies.push_back(&post.body);
+  Examples examples;
+  examples.ids = EncodeAll(vocabulary, bodies);
+  examples.labels = corpus.train_labels;
+
+  ModelShape shape;
+  shape.vocab_size = vocabulary.size();
+  shape.max_length = kMaxLength;
+  shape.embedding_dim = 64;
+  shape.hidden_units = 128;
+  shape.num_classes = static_cast<int>(kTopics.size());
+  TrainingOptions options;
+  options.epochs = kEpochs;
+  absl::StatusOr<std::unique_ptr<Trainer>> trainer =
+      Trainer::Create(shape, options, std::move(examples));
+  if (!trainer.ok()) return trainer.status();
+  while (!(*trainer)->done()) {
+    absl::StatusOr<EpochMetrics> epoch = (*trainer)->RunEpoch();
+    if (!epoch.ok()) return epoch.status();
+    std::printf("epoch %d: loss %.4f, training accuracy %.4f\n", epoch->epoch, epoch->mean_loss,
+                epoch->accuracy);
+  }
+  return (*trainer)->ExportWeights();
+}
+
+absl::Status Run(const std::string& out_dir) {
+  absl::StatusOr<Corpus> corpus = ReadCorpus();
+  if (!corpus.ok()) return corpus.status();
+  text::Tokenizer tokenizer;
+  text::TokenCounter counter;
+  for (const ingest::NewsgroupsPost& post : corpus->train) counter.Add(tokenizer.Tokenize(post.body));
+  absl::StatusOr<text::Vocabulary> vocabulary = text::Vocabulary::Build(counter, {kMinCount});
+  if (!vocabulary.ok()) return vocabulary.status();
+  absl::StatusOr<ModelWeights> weights = Train(*corpus, *vocabulary);
+  if (!weights.ok()) return weights.status();
+
+  // Evenly spread over the split, which is sorted by topic: every topic is
+  // represented, not just the first two.
+  std::vector<const std::string*> texts;
+  nlohmann::json labels = nlohmann::json::array();
+  for (size_t i = 0; i < kCases; ++i) {
+    const size_t index = i * corpus->test.size() / kCases;
+    texts.push_back(&corpus->test[index].body);
+    labels.push_back(corpus->test_labels[index]);
+  }
+
+  nlohmann::json cases = {{"classes", kTopics},
+                          {"labels", std::move(labels)},
+                          {"bundles", nlohmann::json::object()}};
+  std::vector<int32_t> ids;
+  for (WeightEncoding encoding :
+       {WeightEncoding::kFloat32, WeightEncoding::kFloat16, WeightEncoding::kUint8}) {
+    const std::string name = WeightEncodingName(encoding);
+    BundleMetadata metadata;
+    metadata.weight_encoding = encoding;
+    metadata.lineage = {{"fixture", "trained_bundle_fixture"}, {"epochs", kEpochs}};
+    absl::StatusOr<BundleFiles> files = WriteBundle(*weights, kTopics, *vocabulary, metadata);
+    if (!files.ok()) return files.status();
+    const std::string dir = absl::StrCat(out_dir, "/", name);
+    if (absl::Status s = WriteBundleDirectory(*files, dir); !s.ok()) return s;
+
+    absl::StatusOr<BundleFiles> read = ReadBundleDirectory(dir);
+    if (!read.ok()) return read.status();
+    absl::StatusOr<Bundle> bundle = ReadBundle(*read);
+    if (!bundle.ok()) return bundle.status();
+    // All three bundles carry the same vocabulary, so one row of ids per text
+    // serves them all.
+    if (bundle->vocabulary.sha256() != vocabulary->sha256()) {
+      return absl::InternalError(absl::StrCat(name, ": the vocabulary read back differs"));
+    }
+    if (ids.empty()) ids = EncodeAll(bundle->vocabulary, texts);
+    absl::StatusOr<std::vector<float>> probabilities = Predict(bundle->weights, ids);
+    if (!probabilities.ok()) return probabilities.status();
+    nlohmann::json rows = nlohmann::json::array();
+    for (size_t i = 0; i < texts.size(); ++i) {
+      rows.push_back(std::vector<float>(probabilities->begin() + i * kTopics.size(),
+                                        probabilities->begin() + (i + 1) * kTopics.size()));
+    }
+    cases["bundles"][name] = {{"dir", name}, {"weight_encoding", name}, {"probabilities", rows}};
+  }
+  nlohmann::json text_list = nlohmann::json::array();
+  nlohmann::json id_rows = nlohmann::json::array();
+  for (size_t i = 0; i < texts.size(); ++i) {
+    text_list.push_back(*texts[i]);
+    id_rows.push_back(std::vector<int32_t>(ids.begin() + i * kMaxLength,
+                                           ids.begin() + (i + 1) * kMaxLength));
+  }
+  cases["texts"] = std::move(text_list);
+  cases["ids"] = std::move(id_rows);
+
+  const std::string path = out_dir + "/cases.json";
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << cases.dump() << "\n";
+  out.close();
+  if (!out) return absl::InternalError(absl::StrCat("could not write ", path));
+  std::printf("vocabulary %d words; %zu train posts; %d test posts written to %s\n",
+              vocabulary->size(), corpus->train.size(), kCases, path.c_str());
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace kiln::model
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s OUT_DIR\n", argv[0]);
+    return 2;
+  }
+  if (absl::Status status = kiln::model::Run(argv[1]); !status.ok()) {
+    std::fprintf(stderr, "kiln_trained_bundle_fixture: %s\n", status.ToString().c_str());
+    return 1;
+  }
+  return 0;
+}
