@@ -44,9 +44,12 @@ export async function startStack({ env = {}, workers = 2 } = {}) {
     KILN_WORKERS: String(workers),
     ...env,
   };
+  const startedAt = Date.now();
   const started = spawnSync(join(repoRoot, 'deploy/quickstart.sh'), ['--detach'], {
     env: stackEnv, encoding: 'utf8', timeout: 15 * 60 * 1000,
   });
+  // The quickstart's wall time from nothing to a served model (build skipped).
+  console.log(`quickstart --detach: ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
   if (started.status !== 0) {
     spawnSync(join(repoRoot, 'deploy/quickstart.sh'), ['stop'], { env: stackEnv });
     throw new Error(`quickstart failed (${started.status}):\n${started.stdout}\n${started.stderr}`);
