@@ -8,13 +8,14 @@
 #include "services/common/server.h"
 #include "services/data/data_migrations.h"
 #include "services/data/data_service.h"
+#include "tests/support/loopback_service.h"
 #include "tests/support/postgres_environment.h"
 
 namespace kiln::data {
 namespace {
 
-constexpr char kWriterToken[] = "writer-token-0123456789";
-constexpr char kReaderToken[] = "reader-token-0123456789";
+using kiln::testing::kReaderToken;
+using kiln::testing::kWriterToken;
 
 kiln::v1::PostInput MakePost(std::string body, std::string category, int year,
                              std::string source = "") {
@@ -39,18 +40,13 @@ class DataServiceTest : public kiln::testing::PostgresTest {
  protected:
   void SetUp() override {
     PostgresTest::SetUp();
-    auto pool = db::Pool::Create({database_uri()});
-    ASSERT_TRUE(pool.ok()) << pool.status();
-    pool_ = *std::move(pool);
-    ASSERT_TRUE(db::ApplyMigrations(*pool_, "data", Migrations()).ok());
+    pool_ = kiln::testing::MigratedPool(database_uri(), "data", Migrations());
+    ASSERT_TRUE(pool_);
     store_ = std::make_unique<PostStore>(*pool_);
     service_ = std::make_unique<DataServiceImpl>(*store_);
-    ServiceConfig config;
-    config.tokens = std::string("writer:") + kWriterToken + ",reader:" + kReaderToken;
-    auto server = GrpcServer::Start({"kiln-data", "127.0.0.1:0", *MakePolicy(config), {service_.get()}});
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    stub_ = kiln::v1::DataService::NewStub(MakeChannel("127.0.0.1:" + std::to_string(server_->port())));
+    server_ = kiln::testing::StartLoopbackServer({service_.get()});
+    ASSERT_TRUE(server_);
+    stub_ = kiln::v1::DataService::NewStub(MakeChannel(kiln::testing::LoopbackAddress(*server_)));
   }
 
   void TearDown() override {

@@ -33,6 +33,7 @@
 #include "services/text/encoder.h"
 #include "services/text/tokenizer.h"
 #include "services/text/vocabulary.h"
+#include "tests/support/loopback_service.h"
 #include "tests/support/postgres_environment.h"
 
 namespace kiln::evaluation {
@@ -42,8 +43,8 @@ using ::google::protobuf::util::MessageDifferencer;
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
 
-constexpr char kWriterToken[] = "writer-token-0123456789";
-constexpr char kReaderToken[] = "reader-token-0123456789";
+using kiln::testing::kReaderToken;
+using kiln::testing::kWriterToken;
 
 const std::vector<std::string> kClasses = {"sci.space", "sci.med", "rec.autos", "rec.sport.hockey",
                                            "talk.politics.guns"};
@@ -162,23 +163,16 @@ class EvaluationServiceTest : public kiln::testing::PostgresTest {
  protected:
   void SetUp() override {
     PostgresTest::SetUp();
-    auto pool = db::Pool::Create({database_uri()});
-    ASSERT_TRUE(pool.ok()) << pool.status();
-    pool_ = *std::move(pool);
-    ASSERT_TRUE(db::ApplyMigrations(*pool_, "data", data::Migrations()).ok());
+    pool_ = kiln::testing::MigratedPool(database_uri(), "data", data::Migrations());
+    ASSERT_TRUE(pool_);
     ASSERT_TRUE(db::ApplyMigrations(*pool_, "evaluation", Migrations()).ok());
 
-    ServiceConfig config;
-    config.tokens = std::string("writer:") + kWriterToken + ",reader:" + kReaderToken;
-    auto policy = MakePolicy(config);
-    ASSERT_TRUE(policy.ok()) << policy.status();
     post_store_ = std::make_unique<data::PostStore>(*pool_);
     data_service_ = std::make_unique<data::DataServiceImpl>(*post_store_);
-    auto data_server = GrpcServer::Start({"kiln-data", "127.0.0.1:0", *policy, {data_service_.get()}});
-    ASSERT_TRUE(data_server.ok()) << data_server.status();
-    data_server_ = *std::move(data_server);
+    data_server_ = kiln::testing::StartLoopbackServer({data_service_.get()});
+    ASSERT_TRUE(data_server_);
     data_client_ = std::make_unique<data::DataClient>(
-        MakeChannel("127.0.0.1:" + std::to_string(data_server_->port())), kReaderToken);
+        MakeChannel(kiln::testing::LoopbackAddress(*data_server_)), kReaderToken);
 
     files_ = MakeBundleFiles();
     reports_ = std::make_unique<ReportStore>(*pool_);
@@ -191,11 +185,9 @@ class EvaluationServiceTest : public kiln::testing::PostgresTest {
           if (ref.model() == "news" && three) return FetchedVersion{3, files_};
           return absl::NotFoundError("no such version");
         });
-    auto server = GrpcServer::Start({"kiln-evaluation", "127.0.0.1:0", *policy, {service_.get()}});
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    stub_ = kiln::v1::EvaluationService::NewStub(
-        MakeChannel("127.0.0.1:" + std::to_string(server_->port())));
+    server_ = kiln::testing::StartLoopbackServer({service_.get()});
+    ASSERT_TRUE(server_);
+    stub_ = kiln::v1::EvaluationService::NewStub(MakeChannel(kiln::testing::LoopbackAddress(*server_)));
 
     std::vector<kiln::v1::PostInput> inputs;
     for (const Sample& sample : kPosts) {

@@ -17,12 +17,13 @@
 #include "services/common/server.h"
 #include "services/data/data_migrations.h"
 #include "services/data/data_service.h"
+#include "tests/support/loopback_service.h"
 #include "tests/support/postgres_environment.h"
 
 namespace kiln {
 namespace {
 
-constexpr char kWriterToken[] = "writer-token-0123456789";
+using kiln::testing::kWriterToken;
 
 struct CommandResult {
   int exit_code = -1;
@@ -33,19 +34,13 @@ class IngestTest : public testing::PostgresTest {
  protected:
   void SetUp() override {
     PostgresTest::SetUp();
-    auto pool = db::Pool::Create({database_uri()});
-    ASSERT_TRUE(pool.ok()) << pool.status();
-    pool_ = *std::move(pool);
-    ASSERT_TRUE(db::ApplyMigrations(*pool_, "data", data::Migrations()).ok());
+    pool_ = kiln::testing::MigratedPool(database_uri(), "data", data::Migrations());
+    ASSERT_TRUE(pool_);
     store_ = std::make_unique<data::PostStore>(*pool_);
     service_ = std::make_unique<data::DataServiceImpl>(*store_);
-    ServiceConfig config;
-    config.tokens = std::string("writer:") + kWriterToken;
-    config.public_reads = true;
-    auto server = GrpcServer::Start({"kiln-data", "127.0.0.1:0", *MakePolicy(config), {service_.get()}});
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    address_ = "127.0.0.1:" + std::to_string(server_->port());
+    server_ = kiln::testing::StartLoopbackServer({service_.get()}, /*public_reads=*/true);
+    ASSERT_TRUE(server_);
+    address_ = kiln::testing::LoopbackAddress(*server_);
     stub_ = kiln::v1::DataService::NewStub(MakeChannel(address_));
   }
 

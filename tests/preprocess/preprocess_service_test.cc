@@ -13,13 +13,14 @@
 #include "services/preprocess/preprocess_service.h"
 #include "services/text/encoder.h"
 #include "services/text/tokenizer.h"
+#include "tests/support/loopback_service.h"
 #include "tests/support/postgres_environment.h"
 
 namespace kiln::preprocess {
 namespace {
 
-constexpr char kWriterToken[] = "writer-token-0123456789";
-constexpr char kReaderToken[] = "reader-token-0123456789";
+using kiln::testing::kReaderToken;
+using kiln::testing::kWriterToken;
 
 struct Sample {
   const char* body;
@@ -49,30 +50,22 @@ class PreprocessServiceTest : public kiln::testing::PostgresTest {
  protected:
   void SetUp() override {
     PostgresTest::SetUp();
-    auto pool = db::Pool::Create({database_uri()});
-    ASSERT_TRUE(pool.ok()) << pool.status();
-    pool_ = *std::move(pool);
-    ASSERT_TRUE(db::ApplyMigrations(*pool_, "data", data::Migrations()).ok());
+    pool_ = kiln::testing::MigratedPool(database_uri(), "data", data::Migrations());
+    ASSERT_TRUE(pool_);
     ASSERT_TRUE(db::ApplyMigrations(*pool_, "preprocess", Migrations()).ok());
 
-    ServiceConfig config;
-    config.tokens = std::string("writer:") + kWriterToken + ",reader:" + kReaderToken;
-    policy_ = *MakePolicy(config);
     post_store_ = std::make_unique<data::PostStore>(*pool_);
     data_service_ = std::make_unique<data::DataServiceImpl>(*post_store_);
-    auto data_server = GrpcServer::Start({"kiln-data", "127.0.0.1:0", policy_, {data_service_.get()}});
-    ASSERT_TRUE(data_server.ok());
-    data_server_ = *std::move(data_server);
+    data_server_ = kiln::testing::StartLoopbackServer({data_service_.get()});
+    ASSERT_TRUE(data_server_);
 
     data_client_ = std::make_unique<data::DataClient>(
-        MakeChannel("127.0.0.1:" + std::to_string(data_server_->port())), kReaderToken);
+        MakeChannel(kiln::testing::LoopbackAddress(*data_server_)), kReaderToken);
     vocabularies_ = std::make_unique<VocabularyStore>(*pool_);
     service_ = std::make_unique<PreprocessServiceImpl>(*vocabularies_, *data_client_);
-    auto server = GrpcServer::Start({"kiln-preprocess", "127.0.0.1:0", policy_, {service_.get()}});
-    ASSERT_TRUE(server.ok());
-    server_ = *std::move(server);
-    stub_ = kiln::v1::PreprocessService::NewStub(
-        MakeChannel("127.0.0.1:" + std::to_string(server_->port())));
+    server_ = kiln::testing::StartLoopbackServer({service_.get()});
+    ASSERT_TRUE(server_);
+    stub_ = kiln::v1::PreprocessService::NewStub(MakeChannel(kiln::testing::LoopbackAddress(*server_)));
 
     std::vector<const kiln::v1::PostInput*> batch;
     for (const Sample& sample : kPosts) {
@@ -109,7 +102,6 @@ class PreprocessServiceTest : public kiln::testing::PostgresTest {
     return stub_->BuildVocabulary(&context, request, &vocabulary);
   }
 
-  std::shared_ptr<const auth::Policy> policy_;
   std::vector<kiln::v1::PostInput> inputs_;
   std::unique_ptr<db::Pool> pool_;
   std::unique_ptr<data::PostStore> post_store_;

@@ -25,6 +25,7 @@
 #include "services/registry/registry_client.h"
 #include "services/registry/registry_migrations.h"
 #include "services/registry/registry_service.h"
+#include "tests/support/loopback_service.h"
 #include "tests/support/postgres_environment.h"
 
 namespace kiln::registry {
@@ -33,9 +34,9 @@ namespace {
 using nlohmann::json;
 using Files = std::map<std::string, std::string>;
 
-constexpr char kReaderToken[] = "reader-token-0123456789";
-constexpr char kWriterToken[] = "writer-token-0123456789";
-constexpr char kAdminToken[] = "admin-token-01234567890";
+using kiln::testing::kAdminToken;
+using kiln::testing::kReaderToken;
+using kiln::testing::kWriterToken;
 constexpr char kImmutable[] = "public, max-age=31536000, immutable";
 const char* const kTables[] = {"models", "versions", "version_files", "aliases", "blobs"};
 
@@ -76,22 +77,14 @@ class RegistryServiceTest : public kiln::testing::PostgresTest {
  protected:
   void SetUp() override {
     PostgresTest::SetUp();
-    auto pool = db::Pool::Create({database_uri()});
-    ASSERT_TRUE(pool.ok()) << pool.status();
-    pool_ = *std::move(pool);
-    ASSERT_TRUE(db::ApplyMigrations(*pool_, "registry", Migrations()).ok());
+    pool_ = kiln::testing::MigratedPool(database_uri(), "registry", Migrations());
+    ASSERT_TRUE(pool_);
     store_ = std::make_unique<RegistryStore>(*pool_);
     cache_ = std::make_unique<ServingCache>(*store_, ServingCache::Options{64 << 20, absl::Seconds(60)});
     service_ = std::make_unique<RegistryServiceImpl>(*store_, *cache_);
-    ServiceConfig config;
-    config.tokens = absl::StrCat("reader:", kReaderToken, ",writer:", kWriterToken, ",admin:",
-                                 kAdminToken);
-    auto server =
-        GrpcServer::Start({"kiln-registry", "127.0.0.1:0", *MakePolicy(config), {service_.get()}});
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    stub_ = kiln::v1::RegistryService::NewStub(
-        MakeChannel(absl::StrCat("127.0.0.1:", server_->port())));
+    server_ = kiln::testing::StartLoopbackServer({service_.get()});
+    ASSERT_TRUE(server_);
+    stub_ = kiln::v1::RegistryService::NewStub(MakeChannel(kiln::testing::LoopbackAddress(*server_)));
     StartHttp(HttpConfig());
   }
 

@@ -12,35 +12,30 @@
 #include "services/common/sha256.h"
 #include "services/training/training_migrations.h"
 #include "services/training/training_service.h"
+#include "tests/support/loopback_service.h"
 #include "tests/support/postgres_environment.h"
 
 namespace kiln::training {
 namespace {
 
-constexpr char kWriterToken[] = "writer-token-0123456789";
-constexpr char kReaderToken[] = "reader-token-0123456789";
+using kiln::testing::kReaderToken;
+using kiln::testing::kWriterToken;
 
 class TrainingServiceTest : public kiln::testing::PostgresTest {
  protected:
   void SetUp() override {
     PostgresTest::SetUp();
-    auto pool = db::Pool::Create({database_uri()});
-    ASSERT_TRUE(pool.ok()) << pool.status();
-    pool_ = *std::move(pool);
-    ASSERT_TRUE(db::ApplyMigrations(*pool_, "training", Migrations()).ok());
+    pool_ = kiln::testing::MigratedPool(database_uri(), "training", Migrations());
+    ASSERT_TRUE(pool_);
     LeaseSettings settings;
     settings.lease_ttl = absl::Seconds(2);
     settings.preprocess_address = "preprocess:7002";
     jobs_ = std::make_unique<JobStore>(*pool_);
     leases_ = std::make_unique<LeaseStore>(*pool_, settings);
     service_ = std::make_unique<TrainingServiceImpl>(*jobs_, *leases_, 3);
-    ServiceConfig config;
-    config.tokens = std::string("writer:") + kWriterToken + ",reader:" + kReaderToken;
-    auto server = GrpcServer::Start({"kiln-training", "127.0.0.1:0", *MakePolicy(config), {service_.get()}});
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    stub_ = kiln::v1::TrainingService::NewStub(
-        MakeChannel("127.0.0.1:" + std::to_string(server_->port())));
+    server_ = kiln::testing::StartLoopbackServer({service_.get()});
+    ASSERT_TRUE(server_);
+    stub_ = kiln::v1::TrainingService::NewStub(MakeChannel(kiln::testing::LoopbackAddress(*server_)));
   }
 
   void TearDown() override {
