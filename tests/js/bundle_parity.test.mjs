@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 
-import { loadBundle, readBundleFiles, runPreprocessScript, sha256Hex, tf } from './tfjs_bundle_io.mjs';
+import { loadBundle, readBundleFiles, runPreprocessScript, sha256Hex, tf, argmax, maxAbsDiff } from './tfjs_bundle_io.mjs';
 
 const fixtureDir = process.env.KILN_BUNDLE_FIXTURE_DIR;
 assert.ok(fixtureDir, 'KILN_BUNDLE_FIXTURE_DIR is not set; run this suite through ctest');
@@ -22,18 +22,6 @@ const cases = JSON.parse(readFileSync(join(fixtureDir, 'cases.json'), 'utf8'));
 const PROBABILITY_TOLERANCE = 1e-5;
 // K4's bar for quantized bundles against float32 on the same texts.
 const MIN_TOP1_AGREEMENT = 0.99;
-
-function argmax(row) {
-  let best = 0;
-  for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
-  return best;
-}
-
-function maxAbsDiff(rows, expected) {
-  let max = 0;
-  rows.forEach((row, i) => row.forEach((p, j) => { max = Math.max(max, Math.abs(p - expected[i][j])); }));
-  return max;
-}
 
 const loaded = new Map();
 async function bundle(name) {

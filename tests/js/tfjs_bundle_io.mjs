@@ -100,4 +100,18 @@ export async function loadBundle(dir) {
   return { model, manifest, kiln, preprocess, predictIds, predict };
 }
 
+// The index of a row's largest value (the first of equals, like the C++ side).
+export function argmax(row) {
+  let best = 0;
+  for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
+  return best;
+}
+
+// The largest |a - b| over two lists of probability rows.
+export function maxAbsDiff(rows, expected) {
+  let max = 0;
+  rows.forEach((row, i) => row.forEach((p, j) => { max = Math.max(max, Math.abs(p - expected[i][j])); }));
+  return max;
+}
+
 export { tf, sha256Hex };

@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { loadBundle } from './tfjs_bundle_io.mjs';
+import { loadBundle, argmax, maxAbsDiff } from './tfjs_bundle_io.mjs';
 
 const fixtureDir = process.env.KILN_TRAINED_BUNDLE_FIXTURE_DIR;
 assert.ok(fixtureDir, 'KILN_TRAINED_BUNDLE_FIXTURE_DIR is not set; run this suite through ctest');
@@ -35,18 +35,6 @@ const MAX_DIFF_FROM_FLOAT32 = { float16: 5e-3, uint8: 0.25 };
 // The fixture's model must be right on most posts, or agreement on the top
 // topic between encodings would be a weak test. Measured: 0.83.
 const MIN_FLOAT32_ACCURACY = 0.75;
-
-function argmax(row) {
-  let best = 0;
-  for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
-  return best;
-}
-
-function maxAbsDiff(rows, expected) {
-  let max = 0;
-  rows.forEach((row, i) => row.forEach((p, j) => { max = Math.max(max, Math.abs(p - expected[i][j])); }));
-  return max;
-}
 
 const loaded = new Map();
 async function bundle(name) {
