@@ -3,7 +3,7 @@
 // training, registry and deployment acceptance of K3, K4 and K6 run
 // against it, one after another.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -168,5 +168,6 @@ test('registry: latest moves, production is promoted, HTTP revalidates, tfjs agr
 
   const probabilities = bundle.predict(lines.map((l) => JSON.parse(l).text));
   const browser = probabilities.map((p) => manifest.classes[p.indexOf(Math.max(...p))]);
+  rmSync(dir, { recursive: true, force: true });
   assert.deepEqual(browser, cli);
 });
