@@ -2,7 +2,8 @@
 # Installs everything Kiln's build, tests and benchmarks need on Debian
 # bookworm: Debian packages, then the npm packages pinned by package-lock.json.
 # Idempotent and quiet when there is nothing to do. Runs as root (or via sudo).
-#   --build-only   just what compiling needs (the Docker build stage)
+#   --build-only   just what compiling the programs needs (the images' build
+#                  stage: no tests, no benchmarks, no node)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build_only=0
@@ -16,15 +17,19 @@ build_packages=(
   # training: libtorch with c10d/Gloo
   libtorch-dev libgloo-dev
   # storage and formats
-  libpqxx-dev postgresql libsqlite3-dev sqlite3 libarchive-dev libssl-dev
+  libpqxx-dev libsqlite3-dev libarchive-dev libssl-dev
   # HTTP, JSON, CLI
   libcpp-httplib-dev nlohmann-json3-dev libcli11-dev
-  # tests (built with everything else)
-  libgtest-dev libgmock-dev
+  # the images' runtime library lists (deploy/docker/runtime-libs.sh)
+  patchelf
 )
 test_packages=(
+  # tests, the quickstart's PostgreSQL
+  libgtest-dev libgmock-dev postgresql sqlite3
   # browser tests, deployment checks, quickstart, benchmarks
   chromium docker-compose python3-yaml wrk nginx-light python3-torch procps psmisc curl openssl
+  # the compose test: a Docker engine and the base images it makes
+  docker.io debootstrap
 )
 packages=("${build_packages[@]}")
 [ "$build_only" = 1 ] || packages+=("${test_packages[@]}")

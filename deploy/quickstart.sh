@@ -83,7 +83,8 @@ if [ -f "$state/pg/.kiln-pg-cluster" ] && [ -d "$state/pg/data" ]; then
   "$root/tests/support/pg-cluster.sh" resume "$state/pg" >/dev/null
 else
   mkdir -p "$state/pg"
-  "$root/tests/support/pg-cluster.sh" start "$state/pg" kiln >/dev/null
+  # Durable: the user's posts and models live here, unlike a test cluster.
+  "$root/tests/support/pg-cluster.sh" start --durable "$state/pg" kiln >/dev/null
 fi
 database_url=$(cat "$state/pg/uri")
 

@@ -13,12 +13,17 @@
 #include "kiln/v1/data.grpc.pb.h"
 #include "nlohmann/json.hpp"
 #include "services/common/client.h"
+#include "services/common/validation.h"
+#include "services/data/post_validation.h"
 
 namespace kiln::cli {
 namespace {
 
 constexpr int kBatchPosts = 500;
-constexpr size_t kBatchBytes = 8 << 20;
+// Bodies per message: with one post of at most 1 MiB on top, a message stays
+// under gRPC's default limit of 4 MiB.
+constexpr size_t kBatchBytes = 2 << 20;
+constexpr size_t kMaxEchoedSource = 512;
 
 struct IngestOptions {
   std::string path;
@@ -81,14 +86,27 @@ int Ingest(const CliContext& context, const IngestOptions& options) {
       rejected.push_back({post.source, "record", post.problem});
       continue;
     }
-    sent_sources.push_back(post.source);
-    batch_bytes += post.body.size();
-    auto* input = batch.add_posts();
-    input->set_body(std::move(post.body));
-    input->set_category(std::move(post.category));
-    input->set_year(post.year);
-    input->set_source(std::move(post.source));
-    if (batch.posts_size() >= kBatchPosts || batch_bytes >= kBatchBytes) flush();
+    // The service's own rules, checked here first: one post it would refuse
+    // (too big for a message, a year past int32) is rejected alone instead
+    // of breaking the stream, and is not sent at all.
+    if (auto year = data::ValidateYear(post.year)) {
+      rejected.push_back({post.source, year->field(), year->reason()});
+      continue;
+    }
+    kiln::v1::PostInput input;
+    input.set_body(std::move(post.body));
+    input.set_category(std::move(post.category));
+    input.set_year(static_cast<int32_t>(post.year));
+    input.set_source(post.source);
+    if (auto rejection = data::ValidatePost(input)) {
+      rejected.push_back({post.source, rejection->field(), rejection->reason()});
+      continue;
+    }
+    if (!batch.posts().empty() && batch_bytes + input.body().size() > kBatchBytes) flush();
+    sent_sources.push_back(std::move(post.source));
+    batch_bytes += input.body().size();
+    *batch.add_posts() = std::move(input);
+    if (batch.posts_size() >= kBatchPosts) flush();
     if (read % 256 == 0) {
       progress.Update((*source)->Progress(), absl::StrCat(read, " posts"));
     }
@@ -115,6 +133,7 @@ int Ingest(const CliContext& context, const IngestOptions& options) {
                                    : rejection.source();
     rejected.push_back({where, rejection.field(), rejection.reason()});
   }
+  for (RejectedPost& r : rejected) r.source = EchoableUtf8(r.source, kMaxEchoedSource);
 
   if (context.json) {
     nlohmann::json out = {{"path", options.path},
@@ -126,7 +145,7 @@ int Ingest(const CliContext& context, const IngestOptions& options) {
     for (const auto& r : rejected) {
       out["rejections"].push_back({{"source", r.source}, {"field", r.field}, {"reason", r.reason}});
     }
-    std::cout << out.dump() << "\n";
+    std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
     std::cout << absl::StrFormat("%s: %d posts read, %d imported, %d skipped (already stored), %d rejected\n",
                                  options.path, read, response.imported(), response.skipped(),

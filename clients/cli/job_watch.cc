@@ -1,5 +1,6 @@
 #include "clients/cli/job_watch.h"
 
+#include <algorithm>
 #include <iostream>
 
 #include "absl/strings/str_format.h"
@@ -18,6 +19,11 @@ std::string StateWord(kiln::v1::JobState state) {
   return name;
 }
 
+bool IsFinal(kiln::v1::JobState state) {
+  return state == kiln::v1::JOB_STATE_SUCCEEDED || state == kiln::v1::JOB_STATE_FAILED ||
+         state == kiln::v1::JOB_STATE_CANCELLED;
+}
+
 }  // namespace
 
 int WatchJobToEnd(const CliContext& context, const std::string& job_id) {
@@ -33,9 +39,12 @@ int WatchJobToEnd(const CliContext& context, const std::string& job_id) {
     PrepareContext(call, context.token);
     if (stub->GetJob(&call, get, &job).ok()) epochs = job.spec().epochs();
   }
-  // A dropped stream (a training replica restarting) resumes after the last
-  // event seen.
-  for (int retries = 0; retries < 5; ++retries) {
+  // A dropped stream (a training replica restarting, PostgreSQL away)
+  // resumes after the last event seen, with backoff, until the job ends or
+  // the service has been unreachable for kWatchReconnectFor.
+  absl::Time unreachable_since = absl::InfiniteFuture();
+  absl::Duration backoff = absl::Milliseconds(200);
+  for (;;) {
     grpc::ClientContext call;
     PrepareContext(call, context.token);
     kiln::v1::WatchJobRequest request;
@@ -46,6 +55,8 @@ int WatchJobToEnd(const CliContext& context, const std::string& job_id) {
     kiln::v1::JobEvent event;
     while (reader->Read(&event)) {
       sequence = event.sequence();
+      unreachable_since = absl::InfiniteFuture();
+      backoff = absl::Milliseconds(200);
       if (context.json) {
         std::cout << ToJson(event) << std::endl;
         if (event.has_state_changed()) last_state = event.state_changed().to();
@@ -78,11 +89,23 @@ int WatchJobToEnd(const CliContext& context, const std::string& job_id) {
     }
     bar.Finish();
     const grpc::Status status = reader->Finish();
-    if (status.ok()) break;
-    if (status.error_code() != grpc::StatusCode::UNAVAILABLE) {
+    if (IsFinal(last_state)) break;
+    if (!status.ok() && status.error_code() != grpc::StatusCode::UNAVAILABLE) {
       std::cerr << "kiln: watching " << job_id << ": " << status.error_message() << "\n";
       return kExitJobFailed;
     }
+    // Unreachable, or a stream that ended before the job did: reconnect.
+    const absl::Time now = absl::Now();
+    unreachable_since = std::min(unreachable_since, now);
+    if (now - unreachable_since >= kWatchReconnectFor) {
+      std::cerr << "kiln: the training service at " << context.training_address
+                << " has been unreachable for " << absl::FormatDuration(now - unreachable_since)
+                << " (" << status.error_message() << "); " << job_id
+                << " may still be running: kiln jobs watch " << job_id << "\n";
+      return kExitJobUnknown;
+    }
+    absl::SleepFor(backoff);
+    backoff = std::min(backoff * 2, absl::Seconds(5));
   }
   switch (last_state) {
     case kiln::v1::JOB_STATE_SUCCEEDED: return 0;

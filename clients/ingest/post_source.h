@@ -2,6 +2,7 @@
 // tarball, the article's SQLite table, JSONL and CSV.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -12,7 +13,8 @@ namespace kiln::ingest {
 struct RawPost {
   std::string body;
   std::string category;
-  int year = 0;
+  // Wider than the API's int32 so that no source year wraps into range.
+  int64_t year = 0;
   // Where it came from, e.g. "news.db:row 17" or "posts.jsonl:42".
   std::string source;
   // Set when the record itself could not be read (malformed line, wrong

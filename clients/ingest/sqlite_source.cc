@@ -32,7 +32,7 @@ class SqliteSource final : public PostSource {
     // itself would compare it, anything else is a problem of this row.
     switch (sqlite3_column_type(rows_, 3)) {
       case SQLITE_INTEGER:
-        post.year = sqlite3_column_int(rows_, 3);
+        post.year = sqlite3_column_int64(rows_, 3);
         break;
       case SQLITE_NULL:
         post.problem = "Year is NULL";
@@ -40,11 +40,11 @@ class SqliteSource final : public PostSource {
       default: {
         const std::string text = Text(3);
         char* end = nullptr;
-        const long year = std::strtol(text.c_str(), &end, 10);
+        const long long year = std::strtoll(text.c_str(), &end, 10);
         if (text.empty() || *end != '\0') {
           post.problem = absl::StrCat("Year \"", text.substr(0, 32), "\" is not an integer");
         } else {
-          post.year = static_cast<int>(year);
+          post.year = year;
         }
       }
     }

@@ -1,6 +1,8 @@
 #include "clients/ingest/text_sources.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <cstdlib>
 #include <fstream>
 #include <vector>
 
@@ -64,8 +66,12 @@ class JsonlSource final : public PostSource {
       } else if (name == "category" && value.is_string()) {
         post.category = value.get<std::string>();
       } else if (name == "year") {
-        if (value.is_number_integer()) {
-          post.year = value.get<int>();
+        if (value.is_number_unsigned()) {
+          // Saturated: anything past int64 is as far outside 1..9999.
+          const uint64_t year = value.get<uint64_t>();
+          post.year = year > static_cast<uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<int64_t>(year);
+        } else if (value.is_number_integer()) {
+          post.year = value.get<int64_t>();
         } else {
           post.problem = "\"year\" is not an integer";
         }
@@ -107,8 +113,11 @@ class CsvSource final : public PostSource {
 
   absl::StatusOr<bool> Next(RawPost& post) override {
     std::vector<std::string> fields;
-    const int64_t first_line = line_number_ + 1;
-    if (!ReadRecord(fields)) return false;
+    int64_t first_line;
+    do {  // blank lines separate nothing in CSV: skipped, as in JSONL
+      first_line = line_number_ + 1;
+      if (!ReadRecord(fields)) return false;
+    } while (blank_record_);
     post = RawPost();
     post.source = absl::StrCat(path_, ":", first_line);
     const int needed = std::max({body_, category_, year_, source_}) + 1;
@@ -122,13 +131,14 @@ class CsvSource final : public PostSource {
     if (source_ >= 0 && !fields[source_].empty()) post.source = fields[source_];
     const std::string year = std::string(absl::StripAsciiWhitespace(fields[year_]));
     char* end = nullptr;
-    const long value = std::strtol(year.c_str(), &end, 10);
+    // strtoll saturates on overflow, which stays outside 1..9999.
+    const long long value = std::strtoll(year.c_str(), &end, 10);
     if (year.empty() || *end != '\0') {
       if (post.problem.empty()) {
         post.problem = absl::StrCat("year \"", year.substr(0, 32), "\" is not an integer");
       }
     } else {
-      post.year = static_cast<int>(value);
+      post.year = value;
     }
     return true;
   }
@@ -143,6 +153,8 @@ class CsvSource final : public PostSource {
     std::string line;
     if (!file_.GetLine(line)) return false;
     ++line_number_;
+    blank_record_ = absl::StripAsciiWhitespace(line).empty();
+    if (blank_record_) return true;
     std::string field;
     bool quoted = false;
     for (;;) {
@@ -183,6 +195,7 @@ class CsvSource final : public PostSource {
   int64_t line_number_ = 0;
   int body_ = -1, category_ = -1, year_ = -1, source_ = -1;
   std::string unterminated_quote_;
+  bool blank_record_ = false;
 };
 
 }  // namespace

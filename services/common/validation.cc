@@ -12,6 +12,41 @@
 
 namespace kiln {
 
+namespace {
+
+// The length of the well-formed UTF-8 sequence at p, or 0 when there is none.
+int Utf8SequenceLength(const unsigned char* p, const unsigned char* end) {
+  const unsigned char c = *p;
+  if (c < 0x80) return 1;
+  int length;
+  uint32_t code_point;
+  if (c >= 0xC2 && c <= 0xDF) {
+    length = 2;
+    code_point = c & 0x1F;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    length = 3;
+    code_point = c & 0x0F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    length = 4;
+    code_point = c & 0x07;
+  } else {
+    return 0;  // continuation byte, overlong lead (C0/C1) or > U+10FFFF
+  }
+  if (end - p < length) return 0;
+  for (int i = 1; i < length; ++i) {
+    if ((p[i] & 0xC0) != 0x80) return 0;
+    code_point = (code_point << 6) | (p[i] & 0x3F);
+  }
+  // Overlong forms, UTF-16 surrogates and code points past U+10FFFF.
+  if ((length == 3 && code_point < 0x800) || (length == 4 && code_point < 0x10000) ||
+      (code_point >= 0xD800 && code_point <= 0xDFFF) || code_point > 0x10FFFF) {
+    return 0;
+  }
+  return length;
+}
+
+}  // namespace
+
 bool IsValidUtf8(absl::string_view text) {
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   const auto* end = p + text.size();
@@ -24,38 +59,31 @@ bool IsValidUtf8(absl::string_view text) {
       p += 8;
     }
     if (p == end) break;
-    const unsigned char c = *p;
-    if (c < 0x80) {
-      ++p;
-      continue;
-    }
-    int length;
-    uint32_t code_point;
-    if (c >= 0xC2 && c <= 0xDF) {
-      length = 2;
-      code_point = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      length = 3;
-      code_point = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      length = 4;
-      code_point = c & 0x07;
-    } else {
-      return false;  // continuation byte, overlong lead (C0/C1) or > U+10FFFF
-    }
-    if (end - p < length) return false;
-    for (int i = 1; i < length; ++i) {
-      if ((p[i] & 0xC0) != 0x80) return false;
-      code_point = (code_point << 6) | (p[i] & 0x3F);
-    }
-    // Overlong forms, UTF-16 surrogates and code points past U+10FFFF.
-    if ((length == 3 && code_point < 0x800) || (length == 4 && code_point < 0x10000) ||
-        (code_point >= 0xD800 && code_point <= 0xDFFF) || code_point > 0x10FFFF) {
-      return false;
-    }
+    const int length = Utf8SequenceLength(p, end);
+    if (length == 0) return false;
     p += length;
   }
   return true;
+}
+
+std::string EchoableUtf8(absl::string_view text, size_t max_bytes) {
+  constexpr absl::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+  std::string out;
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = p + text.size();
+  while (p < end) {
+    const int length = Utf8SequenceLength(p, end);
+    const size_t width = length > 0 ? length : kReplacement.size();
+    if (out.size() + width > max_bytes) break;
+    if (length > 0) {
+      out.append(reinterpret_cast<const char*>(p), length);
+      p += length;
+    } else {
+      out.append(kReplacement.data(), kReplacement.size());
+      ++p;
+    }
+  }
+  return out;
 }
 
 bool IsValidCategory(absl::string_view name) {

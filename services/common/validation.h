@@ -2,6 +2,8 @@
 // specs. Each returns InvalidArgument naming the field and what is allowed.
 #pragma once
 
+#include <string>
+
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "kiln/v1/common.pb.h"
@@ -9,6 +11,10 @@
 namespace kiln {
 
 bool IsValidUtf8(absl::string_view text);
+
+// `text` made safe to echo in an error or a JSON document: at most
+// `max_bytes` of whole UTF-8 characters, each invalid byte replaced by U+FFFD.
+std::string EchoableUtf8(absl::string_view text, size_t max_bytes);
 
 // A category (newsgroup) name: 1..128 characters of [A-Za-z0-9._+-].
 bool IsValidCategory(absl::string_view name);

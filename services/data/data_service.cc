@@ -56,7 +56,8 @@ grpc::Status DataServiceImpl::ImportPosts(grpc::ServerContext* context,
     for (const kiln::v1::PostInput& post : request.posts()) {
       if (std::optional<kiln::v1::Rejection> rejection = ValidatePost(post)) {
         rejection->set_index(index);
-        rejection->set_source(post.source().substr(0, kMaxSourceBytes));
+        // Echoed to the client, which may print it as JSON: whole characters only.
+        rejection->set_source(EchoableUtf8(post.source(), kMaxSourceBytes));
         *response->add_rejections() = std::move(*rejection);
         response->set_rejected(response->rejected() + 1);
       } else {

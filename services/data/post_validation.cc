@@ -17,6 +17,11 @@ kiln::v1::Rejection Reject(const char* field, std::string reason) {
 
 }  // namespace
 
+std::optional<kiln::v1::Rejection> ValidateYear(int64_t year) {
+  if (year >= kMinYear && year <= kMaxYear) return std::nullopt;
+  return Reject("year", absl::StrCat("year ", year, " is outside ", kMinYear, "..", kMaxYear));
+}
+
 std::optional<kiln::v1::Rejection> ValidatePost(const kiln::v1::PostInput& post) {
   if (post.body().empty()) return Reject("body", "body is empty");
   if (post.body().size() > kMaxBodyBytes) {
@@ -34,9 +39,7 @@ std::optional<kiln::v1::Rejection> ValidatePost(const kiln::v1::PostInput& post)
                   absl::StrCat("category \"", absl::CHexEscape(post.category().substr(0, 64)),
                                "\" is malformed: use 1..128 characters of A-Z a-z 0-9 . _ + -"));
   }
-  if (post.year() < 1 || post.year() > 9999) {
-    return Reject("year", absl::StrCat("year ", post.year(), " is outside 1..9999"));
-  }
+  if (std::optional<kiln::v1::Rejection> year = ValidateYear(post.year())) return year;
   if (post.source().size() > kMaxSourceBytes || !IsValidUtf8(post.source()) ||
       post.source().find('\0') != std::string::npos) {
     return Reject("source", "source must be at most 512 bytes of UTF-8 without NUL");

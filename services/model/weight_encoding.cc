@@ -59,7 +59,9 @@ Uint8Range RangeOf(absl::Span<const float> values) {
   // A constant tensor decodes exactly from code 0 whatever the scale.
   range.scale = *high > *low ? (static_cast<double>(*high) - *low) / 255.0 : 1.0;
   if (*low < 0 && *high > 0) {
-    const double zero_code = std::round(-*low / range.scale);
+    // Kept off both ends: a side within half a step of 0 still gets one code
+    // of its own (and the divisions below a non-zero divisor).
+    const double zero_code = std::clamp(std::round(-*low / range.scale), 1.0, 254.0);
     // Widen the step just enough that both ends still fit around that code.
     range.scale = std::max(-static_cast<double>(*low) / zero_code,
                            static_cast<double>(*high) / (255.0 - zero_code));
@@ -189,6 +191,12 @@ absl::Status DecodeTensor(absl::string_view bytes, WeightEncoding encoding,
                                                    out.size(), " ", WeightEncodingName(encoding),
                                                    " values, got ", bytes.size()));
   }
+  if (encoding == WeightEncoding::kUint8 &&
+      !(std::isfinite(range.min) && std::isfinite(range.scale))) {
+    return absl::InvalidArgumentError(absl::StrCat("uint8 quantization min ", range.min,
+                                                   " and scale ", range.scale,
+                                                   " must both be finite"));
+  }
   for (size_t i = 0; i < out.size(); ++i) {
     const uint32_t raw = ReadLittleEndian(bytes.data() + i * width, width);
     switch (encoding) {
@@ -201,6 +209,11 @@ absl::Status DecodeTensor(absl::string_view bytes, WeightEncoding encoding,
       case WeightEncoding::kUint8:
         out[i] = DequantizeUint8(static_cast<uint8_t>(raw), range);
         break;
+    }
+    // A model with a NaN or infinity answers garbage for every post.
+    if (!std::isfinite(out[i])) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("weight value ", i, " decodes to ", out[i], ": only finite weights load"));
     }
   }
   return absl::OkStatus();

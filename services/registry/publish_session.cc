@@ -40,11 +40,12 @@ absl::Status PublishSession::Start(const kiln::v1::PublishHeader& header) {
   if (!manifest.ok()) return manifest.status();
   int64_t total = static_cast<int64_t>(header.manifest_json().size());
   for (const kiln::v1::FileDigest& file : manifest->files) {
-    total += file.size();
-    if (total > kMaxPublishBytes) {
+    // Compared before adding: sizes up to INT64_MAX must not wrap the sum.
+    if (file.size() > kMaxPublishBytes - total) {
       return Invalid(absl::StrCat("the manifest's files add up to more than ", kMaxPublishBytes,
                                   " bytes, the most one version may hold"));
     }
+    total += file.size();
   }
   if (absl::Status valid = ValidateMetrics(header.metrics()); !valid.ok()) return valid;
   if (header.description().size() > kMaxDescriptionBytes || !IsValidUtf8(header.description()) ||

@@ -38,6 +38,10 @@ bool IsRetryable(const absl::Status& status) {
   }
 }
 
+const std::string& Either(const std::string& configured, const std::string& leased) {
+  return configured.empty() ? leased : configured;
+}
+
 model::ModelShape ShapeOf(const kiln::v1::JobSpec& spec, int vocabulary_size) {
   model::ModelShape shape;
   shape.vocab_size = vocabulary_size;
@@ -173,7 +177,7 @@ absl::Status LeaseRun::Run() {
   const kiln::v1::Job& job = lease_.job();
   const kiln::v1::JobSpec& spec = job.spec();
   const int rank = lease_.rank();
-  auto preprocess = kiln::v1::PreprocessService::NewStub(MakeChannel(lease_.preprocess_address()));
+  auto preprocess = kiln::v1::PreprocessService::NewStub(MakeChannel(Either(settings_.preprocess_address, lease_.preprocess_address())));
 
   KILN_ASSIGN_OR_RETURN(kiln::v1::Vocabulary vocabulary,
                         BuildVocabulary(*preprocess, settings_.token, spec));
@@ -223,8 +227,8 @@ absl::Status LeaseRun::Run() {
 
   KILN_ASSIGN_OR_RETURN(text::Vocabulary words,
                         FetchVocabulary(*preprocess, settings_.token, vocabulary.id()));
-  auto evaluation = kiln::v1::EvaluationService::NewStub(MakeChannel(lease_.evaluation_address()));
-  registry::RegistryClient registry(MakeChannel(lease_.registry_address()), settings_.token);
+  auto evaluation = kiln::v1::EvaluationService::NewStub(MakeChannel(Either(settings_.evaluation_address, lease_.evaluation_address())));
+  registry::RegistryClient registry(MakeChannel(Either(settings_.registry_address, lease_.registry_address())), settings_.token);
   KILN_ASSIGN_OR_RETURN(result_, ShipModel(*evaluation, registry, settings_.token, job,
                                            trainer->ExportWeights(), words, vocabulary));
   return absl::OkStatus();

@@ -22,6 +22,12 @@ struct WorkerSettings {
   absl::Duration heartbeat_interval = absl::Seconds(1);
   absl::Duration lease_ttl = absl::Seconds(20);
   absl::Duration collective_timeout = absl::Seconds(30);
+  // The services a job needs, when this worker must reach them at other
+  // addresses than the training service hands out (a worker on another
+  // host than the compose network); empty = the lease's.
+  std::string preprocess_address;
+  std::string evaluation_address;
+  std::string registry_address;
   // Set on SIGTERM: running jobs stop and go back to the queue.
   const std::atomic<bool>* shutting_down = nullptr;
 };

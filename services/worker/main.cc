@@ -65,6 +65,14 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 64));
   kiln::AddOption(app, "host", settings.host, "KILN_WORKER_HOST",
                   "address at which the other ranks of a job reach this worker (default: the host name)");
+  kiln::AddOption(app, "preprocess-address", settings.preprocess_address,
+                  "KILN_PREPROCESS_ADDRESS",
+                  "preprocess service host:port, if not the one the training service names");
+  kiln::AddOption(app, "evaluation-address", settings.evaluation_address,
+                  "KILN_EVALUATION_ADDRESS",
+                  "evaluation service host:port, if not the one the training service names");
+  kiln::AddOption(app, "registry-address", settings.registry_address, "KILN_REGISTRY_ADDRESS",
+                  "registry service host:port, if not the one the training service names");
   kiln::AddOption(app, "threads", settings.threads, "KILN_WORKER_THREADS",
                   "intra-op threads per rank (0 = one per core)")
       ->check(CLI::Range(0, 256));

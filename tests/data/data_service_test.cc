@@ -6,6 +6,7 @@
 #include "services/common/client.h"
 #include "services/common/db/migrations.h"
 #include "services/common/server.h"
+#include "services/common/validation.h"
 #include "services/data/data_migrations.h"
 #include "services/data/data_service.h"
 #include "tests/support/loopback_service.h"
@@ -130,6 +131,30 @@ TEST_F(DataServiceTest, ImportsValidPostsAndRejectsEachBadOneWithItsReason) {
     EXPECT_NE(rejection.reason().find(expected[i].second), std::string::npos) << rejection.reason();
     EXPECT_EQ(rejection.source(), batch[i + 1].source());
   }
+}
+
+// K8: the echoed source of a rejected post was cut at 512 bytes wherever
+// that fell, through a character, and the CLI's JSON report then failed.
+TEST_F(DataServiceTest, RejectionsEchoSourcesAsWholeUtf8) {
+  const std::string long_source = "a" + [] {
+    std::string s;
+    for (int i = 0; i < 300; ++i) s += "\xC3\xA9";  // é: the 512-byte cut falls inside one
+    return s;
+  }();
+  const std::string broken_source = "feed/\xFF\xFEpost";
+  kiln::v1::ImportPostsResponse response;
+  ASSERT_TRUE(Import({{MakePost("x", "sci.space", 1930, long_source),
+                       MakePost("y", "sci.space", 1930, broken_source)}},
+                     response)
+                  .ok());
+  ASSERT_EQ(response.rejections_size(), 2);
+  for (const auto& rejection : response.rejections()) {
+    EXPECT_EQ(rejection.field(), "source");
+    EXPECT_TRUE(IsValidUtf8(rejection.source())) << rejection.source();
+    EXPECT_LE(rejection.source().size(), 512u);
+  }
+  EXPECT_EQ(response.rejections(0).source(), long_source.substr(0, 511));
+  EXPECT_EQ(response.rejections(1).source(), "feed/\xEF\xBF\xBD\xEF\xBF\xBDpost");
 }
 
 TEST_F(DataServiceTest, ReimportSkipsStoredPostsAcrossBatches) {

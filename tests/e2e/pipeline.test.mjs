@@ -3,7 +3,8 @@
 // training, registry and deployment acceptance of K3, K4 and K6 run
 // against it, one after another.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -52,6 +53,17 @@ function events(id) {
     list: result.stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line)),
   };
 }
+
+test('the quickstart keeps its PostgreSQL crash-safe', () => {
+  // K8: it used the test clusters' fsync=off, which a power cut can corrupt.
+  const uri = readFileSync(join(stack.stateDir, 'pg/uri'), 'utf8').trim();
+  for (const setting of ['fsync', 'full_page_writes', 'synchronous_commit']) {
+    const shown = spawnSync('/usr/lib/postgresql/15/bin/psql', ['-XAtq', uri, '-c', `SHOW ${setting}`],
+      { encoding: 'utf8' });
+    assert.equal(shown.status, 0, shown.stderr);
+    assert.equal(shown.stdout.trim(), 'on', setting);
+  }
+});
 
 test('quickstart publishes news version 1 with recall@1 >= 0.85 and serves it', async () => {
   const shown = stack.json(['models', 'show', 'news']);

@@ -21,7 +21,7 @@ function portIsFree(port) {
 }
 
 // A base such that base+1..base+9 and the HTTP port are all free.
-async function freePorts() {
+export async function freePorts() {
   for (let attempt = 0; attempt < 50; attempt++) {
     const base = 20000 + 10 * Math.floor(Math.random() * 3000);
     const ports = Array.from({ length: 10 }, (_, i) => base + 1 + i);

@@ -212,6 +212,46 @@ TEST_F(IngestTest, JsonlAndCsvImportWithLineNumbersForBadRecords) {
   EXPECT_EQ(page.posts(0).body(), "Migraine, aura and \"light\"\nsensitivity");
 }
 
+// K8: a post over the message limit aborted the whole ingest, a year past
+// int32 wrapped into range (4294969286 became 1990), and blank CSV lines
+// counted as rejected records.
+TEST_F(IngestTest, EachBadPostIsRejectedAloneAndTheRestIsStored) {
+  const std::string jsonl = TempPath("mixed.jsonl");
+  {
+    std::ofstream out(jsonl);
+    out << "{\"body\": \"Orbit insertion burn\", \"category\": \"sci.space\", \"year\": 1925}\n";
+    out << "{\"body\": \"" << std::string(5 << 20, 'x') << "\", \"category\": \"sci.space\", \"year\": 1925}\n";
+    out << "{\"body\": \"Wrapped year\", \"category\": \"sci.space\", \"year\": 4294969286}\n";
+    out << "{\"body\": \"Huge year\", \"category\": \"sci.space\", \"year\": 18446744073709551615}\n";
+    out << "{\"body\": \"Landing burn\", \"category\": \"sci.space\", \"year\": 1926}\n";
+  }
+  CommandResult result = Kiln("ingest --json " + jsonl);
+  EXPECT_EQ(result.exit_code, 3) << result.output.substr(0, 2000);
+  const auto summary = nlohmann::json::parse(result.output);
+  EXPECT_EQ(summary["imported"], 2);
+  ASSERT_EQ(summary["rejected"], 3);
+  EXPECT_EQ(summary["rejections"][0]["source"], jsonl + ":2");
+  EXPECT_NE(summary["rejections"][0]["reason"].get<std::string>().find("1 MiB"), std::string::npos);
+  EXPECT_EQ(summary["rejections"][1]["reason"], "year 4294969286 is outside 1..9999");
+  EXPECT_EQ(summary["rejections"][2]["source"], jsonl + ":4");
+  EXPECT_EQ(Count("sci.space", 1, 9999), 2);
+  EXPECT_EQ(Count("sci.space", 1990, 1990), 0);
+
+  const std::string csv = TempPath("blank-lines.csv");
+  std::ofstream(csv) << "category,year,body\r\n"
+                     << "\r\n"
+                     << "rec.autos,1930,Brake pads\r\n"
+                     << "   \n"
+                     << "rec.autos,1931,Engine swap\r\n"
+                     << "\n\n";
+  CommandResult csv_result = Kiln("ingest --json " + csv);
+  EXPECT_EQ(csv_result.exit_code, 0) << csv_result.output;
+  const auto csv_summary = nlohmann::json::parse(csv_result.output);
+  EXPECT_EQ(csv_summary["imported"], 2);
+  EXPECT_EQ(csv_summary["rejected"], 0);
+  EXPECT_EQ(csv_summary["read"], 2);
+}
+
 TEST_F(IngestTest, UnreachableServiceAndUnknownFormatFail) {
   server_->Shutdown(absl::Seconds(1));
   server_.reset();

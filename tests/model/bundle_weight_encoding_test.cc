@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <vector>
@@ -85,6 +86,50 @@ TEST(Uint8Test, ErrorIsAtMostHalfAStep) {
   // The step stays close to a 255th of the range.
   const auto [low, high] = std::minmax_element(values.begin(), values.end());
   EXPECT_LE(encoded->range.scale, (*high - *low) / 254.0);
+}
+
+// K8: one side of 0 within half a step of it used to put 0 on the end code
+// and divide by zero (NaN and infinite weights, a job failing for good).
+TEST(Uint8Test, RangeWithOneSideNearZeroStaysFinite) {
+  for (const std::vector<float>& values :
+       {std::vector<float>{-1e-4f, 0.1f, 0.05f}, std::vector<float>{-0.1f, 1e-4f, -0.05f},
+        std::vector<float>{-1e-30f, 1.0f}, std::vector<float>{-1.0f, 1e-30f}}) {
+    const absl::StatusOr<EncodedTensor> encoded = EncodeTensor(values, WeightEncoding::kUint8);
+    ASSERT_TRUE(encoded.ok()) << encoded.status();
+    ASSERT_TRUE(std::isfinite(encoded->range.scale) && encoded->range.scale > 0)
+        << encoded->range.scale;
+    ASSERT_TRUE(std::isfinite(encoded->range.min)) << encoded->range.min;
+    std::vector<float> decoded(values.size());
+    ASSERT_TRUE(DecodeTensor(encoded->bytes, WeightEncoding::kUint8, encoded->range,
+                             absl::MakeSpan(decoded))
+                    .ok());
+    const float bound = static_cast<float>(encoded->range.scale / 2) * (1.0f + 1e-5f);
+    for (size_t i = 0; i < values.size(); ++i) {
+      EXPECT_LE(std::fabs(decoded[i] - values[i]), bound) << values[0] << " " << i;
+    }
+  }
+}
+
+TEST(DecodeTensorTest, RefusesNonFiniteWeights) {
+  std::vector<float> out(2);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::string bytes(8, '\0');
+  std::memcpy(bytes.data() + 4, &nan, sizeof nan);
+  const absl::Status float32 =
+      DecodeTensor(bytes, WeightEncoding::kFloat32, {}, absl::MakeSpan(out));
+  EXPECT_EQ(float32.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(float32.message().find("weight value 1"), absl::string_view::npos) << float32;
+  // A half-precision infinity, and uint8 ranges that decode to nothing finite.
+  EXPECT_FALSE(DecodeTensor(std::string("\x00\x7c\x00\x00", 4), WeightEncoding::kFloat16, {},
+                            absl::MakeSpan(out))
+                   .ok());
+  for (const Uint8Range& range : {Uint8Range{0.0, std::numeric_limits<double>::infinity()},
+                                  Uint8Range{nan, 0.1}}) {
+    EXPECT_FALSE(
+        DecodeTensor(std::string(2, '\1'), WeightEncoding::kUint8, range, absl::MakeSpan(out))
+            .ok())
+        << range.min << " " << range.scale;
+  }
 }
 
 TEST(Uint8Test, ConstantTensorIsExact) {

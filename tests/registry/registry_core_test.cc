@@ -3,6 +3,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <limits>
 #include <map>
 
 #include "gtest/gtest.h"
@@ -13,6 +14,7 @@
 #include "services/registry/content_type.h"
 #include "services/registry/manifest.h"
 #include "services/registry/metric_requirements.h"
+#include "services/registry/npm_package.h"
 #include "services/registry/publish_session.h"
 #include "services/registry/registry_names.h"
 #include "services/registry/ttl_cache.h"
@@ -185,6 +187,16 @@ TEST(PublishSessionTest, RefusesManifestsOverTheSizeLimit) {
   absl::Status status = PublishSession().Start(Header(manifest));
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(status.message().find("more than"), std::string::npos) << status.message();
+
+  // K8: sizes whose sum wraps int64 passed the check.
+  const std::string wrapping =
+      json{{"files",
+            {{{"path", "a"}, {"size", 16}, {"sha256", hash}},
+             {{"path", "b"}, {"size", std::numeric_limits<int64_t>::max()}, {"sha256", hash}}}}}
+          .dump();
+  status = PublishSession().Start(Header(wrapping));
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_NE(status.message().find("more than"), std::string::npos) << status.message();
 }
 
 TEST(MetricRequirementsTest, ListsEveryFailureWithTheFigures) {
@@ -297,6 +309,58 @@ TEST(BundleArchiveTest, DeterministicTarGzOfEveryFile) {
     ++index;
   }
   EXPECT_EQ(index, files.size());
+}
+
+// Every entry of a tar.gz, by path.
+std::map<std::string, std::string> TarGzEntries(const std::string& archive) {
+  std::map<std::string, std::string> entries;
+  std::unique_ptr<struct archive, decltype(&archive_read_free)> reader(archive_read_new(),
+                                                                      archive_read_free);
+  archive_read_support_filter_gzip(reader.get());
+  archive_read_support_format_tar(reader.get());
+  if (archive_read_open_memory(reader.get(), archive.data(), archive.size()) != ARCHIVE_OK) return {};
+  struct archive_entry* entry = nullptr;
+  while (archive_read_next_header(reader.get(), &entry) == ARCHIVE_OK) {
+    std::string bytes(static_cast<size_t>(archive_entry_size(entry)), '\0');
+    if (!bytes.empty()) archive_read_data(reader.get(), bytes.data(), bytes.size());
+    entries[archive_entry_pathname(entry)] = std::move(bytes);
+  }
+  return entries;
+}
+
+// K8: bundle files named package.json or index.js replaced the generated
+// ones, and file names were pasted unescaped into browser.mjs.
+TEST(NpmPackageTest, BundleFilesCannotReplaceOrInjectIntoTheGeneratedOnes) {
+  auto shared = [](std::string bytes) { return std::make_shared<const std::string>(std::move(bytes)); };
+  const std::string odd_name = "it's #1?'); alert(1); ('.bin";
+  ASSERT_TRUE(ValidateFilePath(odd_name).ok());
+  const std::vector<ArchiveFile> files = {
+      {"model.json", shared("{}")},          {"vocab.json", shared("[]")},
+      {"preprocess.js", shared("// js")},     {"manifest.json", shared("{}")},
+      {"package.json", shared("{\"name\": \"evil\"}")}, {"index.js", shared("evil()")},
+      {odd_name, shared("x")}};
+  kiln::v1::ModelVersion version;
+  version.set_model("news");
+  version.set_version(3);
+  version.add_classes("sci.space");
+  absl::StatusOr<std::string> package = MakeNpmPackage(version, files);
+  ASSERT_TRUE(package.ok()) << package.status();
+  const std::map<std::string, std::string> entries = TarGzEntries(*package);
+
+  const auto package_json = nlohmann::json::parse(entries.at("package/package.json"));
+  EXPECT_EQ(package_json["name"], "kiln-model-news");
+  EXPECT_EQ(package_json["exports"]["./manifest.json"], "./bundle/manifest.json");
+  EXPECT_NE(entries.at("package/index.js"), "evil()");
+  EXPECT_EQ(entries.at("package/bundle/package.json"), "{\"name\": \"evil\"}");
+  EXPECT_EQ(entries.at("package/bundle/index.js"), "evil()");
+  EXPECT_EQ(entries.at("package/bundle/" + odd_name), "x");
+  // The odd name appears in browser.mjs only as JSON strings: its key, and
+  // a percent-encoded URL.
+  const std::string& browser = entries.at("package/browser.mjs");
+  EXPECT_EQ(browser.find("'it's"), std::string::npos);
+  EXPECT_NE(browser.find(nlohmann::json(odd_name).dump() + ": new URL(\"./bundle/it%27s%20%231%3F%27%29%3B%20alert%281%29%3B%20%28%27.bin\", import.meta.url),"),
+            std::string::npos)
+      << browser;
 }
 
 }  // namespace

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL 15 cluster for tests and scripts.
 #
-#   pg-cluster.sh start DIR [DBNAME]  fresh cluster in DIR (anything there from
+#   pg-cluster.sh start [--durable] DIR [DBNAME]
+#                                     fresh cluster in DIR (anything there from
 #                                     an earlier run is stopped and wiped),
 #                                     database DBNAME (default kiln) created;
-#                                     prints the URI and writes it to DIR/uri
+#                                     prints the URI and writes it to DIR/uri;
+#                                     --durable keeps PostgreSQL's crash safety
+#                                     (fsync, full page writes): for data that
+#                                     must survive a power cut (the quickstart)
 #   pg-cluster.sh halt DIR            stop the server at once, keep the data
 #   pg-cluster.sh resume DIR          start a halted server again, same port
 #   pg-cluster.sh stop DIR            stop the server at once and remove DIR
@@ -20,7 +24,8 @@
 #
 # The server runs as the postgres OS user when called by root (PostgreSQL
 # refuses to run as root), listens on a free TCP port on 127.0.0.1 and on a
-# unix socket in DIR/sock, and trades durability for speed (fsync off).
+# unix socket in DIR/sock, and, unless --durable, trades durability for
+# speed (fsync off).
 set -euo pipefail
 
 PG_BIN=${KILN_PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -101,6 +106,9 @@ $(tail -n 20 "$dir/server.log" 2>/dev/null)"
 }
 
 cmd_start() {
+  local durable=0
+  if [ "${1:-}" = "--durable" ]; then durable=1; shift; fi
+  [ $# -ge 1 ] && [ $# -le 2 ] || usage
   local dir=$1 db=${2:-kiln}
   [[ $db =~ ^[a-z_][a-z0-9_]{0,62}$ ]] || die "database name '$db' must match [a-z_][a-z0-9_]*"
   mkdir -p "$dir"
@@ -126,19 +134,24 @@ cmd_start() {
 $(tail -n 20 "$dir/initdb.log")"
   cat >>"$dir/data/postgresql.conf" <<EOF
 
-# pg-cluster.sh: a throwaway cluster for tests; speed over durability.
+# pg-cluster.sh
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$dir/sock'
 max_connections = 200
-fsync = off
-synchronous_commit = off
-full_page_writes = off
 wal_level = minimal
 max_wal_senders = 0
-checkpoint_timeout = 1h
 max_wal_size = 1GB
 shared_buffers = 32MB
 EOF
+  if [ "$durable" = 0 ]; then
+    cat >>"$dir/data/postgresql.conf" <<EOF
+# A throwaway cluster for tests: speed over durability.
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+checkpoint_timeout = 1h
+EOF
+  fi
   start_server "$dir"
   local port
   port=$(cat "$dir/port")
@@ -190,7 +203,7 @@ cmd_run() {
 command=$1
 shift
 case $command in
-  start) [ $# -le 2 ] || usage; cmd_start "$@" ;;
+  start) cmd_start "$@" ;;
   halt) [ $# -eq 1 ] || usage; cmd_halt "$1" ;;
   resume) [ $# -eq 1 ] || usage; cmd_resume "$1" ;;
   stop) [ $# -eq 1 ] || usage; cmd_stop "$1" ;;
