@@ -31,6 +31,11 @@ docker build -q -t kiln-standin-postgres:15 tests/compose/standins/postgres >/de
 docker build -q -t kiln-standin-nginx:bookworm tests/compose/standins/nginx >/dev/null
 echo "compose-test: base images and stand-ins ready in $(seconds_since "$start") s"
 
+# Builds behind this host's HTTPS proxy (npm) need its CA certificates.
+for certificate in /usr/local/share/ca-certificates/*.crt; do
+  [ -f "$certificate" ] && cp "$certificate" deploy/docker/ca-certificates/
+done
+
 start=$(date +%s)
 compose=(docker-compose -f docker-compose.yml -f tests/compose/docker-compose.test.yml)
 if ! "${compose[@]}" build >/tmp/kiln-compose-build.log 2>&1; then

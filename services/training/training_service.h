@@ -8,10 +8,17 @@
 
 namespace kiln::training {
 
+// What SubmitJob applies to every spec.
+struct SubmissionPolicy {
+  int default_max_attempts = 3;
+  // The most memory a job may need to train (EstimateFootprint).
+  int64_t max_job_bytes = int64_t{8} << 30;
+};
+
 class TrainingServiceImpl final : public kiln::v1::TrainingService::Service {
  public:
-  TrainingServiceImpl(JobStore& jobs, LeaseStore& leases, int default_max_attempts)
-      : jobs_(jobs), leases_(leases), default_max_attempts_(default_max_attempts) {}
+  TrainingServiceImpl(JobStore& jobs, LeaseStore& leases, SubmissionPolicy policy)
+      : jobs_(jobs), leases_(leases), policy_(policy) {}
 
   grpc::Status SubmitJob(grpc::ServerContext* context, const kiln::v1::SubmitJobRequest* request,
                          kiln::v1::Job* response) override;
@@ -51,7 +58,7 @@ class TrainingServiceImpl final : public kiln::v1::TrainingService::Service {
  private:
   JobStore& jobs_;
   LeaseStore& leases_;
-  const int default_max_attempts_;
+  const SubmissionPolicy policy_;
 };
 
 }  // namespace kiln::training

@@ -12,6 +12,7 @@
 #include "services/model/communicator.h"
 #include "services/model/trainer.h"
 #include "services/registry/registry_client.h"
+#include "services/training/job_footprint.h"
 #include "services/worker/job_reporter.h"
 #include "services/worker/lease_keeper.h"
 #include "services/worker/model_shipping.h"
@@ -188,6 +189,9 @@ absl::Status LeaseRun::Run() {
     reporter_.Log("info", absl::StrCat("vocabulary ", vocabulary.id(), ": ", vocabulary.size(),
                                        " ids from ", vocabulary.post_count(), " training posts"));
   }
+  KILN_RETURN_IF_ERROR(training::CheckFootprint(spec, vocabulary.size(),
+                                                settings_.memory_budget_bytes,
+                                                "this worker's memory budget (KILN_WORKER_MEMORY)"));
 
   std::unique_ptr<model::Communicator> communicator;
   if (lease_.world_size() > 1) {

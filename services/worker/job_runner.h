@@ -28,6 +28,10 @@ struct WorkerSettings {
   std::string preprocess_address;
   std::string evaluation_address;
   std::string registry_address;
+  // The memory one rank may use; a job whose footprint (with its real
+  // vocabulary) is larger fails with the figures instead of being
+  // OOM-killed and retried.
+  int64_t memory_budget_bytes = int64_t{8} << 30;
   // Set on SIGTERM: running jobs stop and go back to the queue.
   const std::atomic<bool>* shutting_down = nullptr;
 };

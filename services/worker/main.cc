@@ -22,6 +22,10 @@ std::string HostName() {
   return name;
 }
 
+int64_t PhysicalMemoryBytes() {
+  return int64_t{sysconf(_SC_PHYS_PAGES)} * sysconf(_SC_PAGE_SIZE);
+}
+
 // One slot: lease, run, repeat, until shutdown.
 void ServeSlot(kiln::v1::TrainingService::Stub& training, const kiln::worker::WorkerSettings& settings,
                const std::string& worker_id, const std::atomic<bool>& shutting_down) {
@@ -73,6 +77,10 @@ int main(int argc, char** argv) {
                   "evaluation service host:port, if not the one the training service names");
   kiln::AddOption(app, "registry-address", settings.registry_address, "KILN_REGISTRY_ADDRESS",
                   "registry service host:port, if not the one the training service names");
+  double memory_gib = 0;
+  kiln::AddOption(app, "memory", memory_gib, "KILN_WORKER_MEMORY",
+                  "GiB one rank may use (default: 80% of this machine's memory over the slots)")
+      ->check(CLI::Range(0.0, 65536.0));
   kiln::AddOption(app, "threads", settings.threads, "KILN_WORKER_THREADS",
                   "intra-op threads per rank (0 = one per core)")
       ->check(CLI::Range(0, 256));
@@ -85,6 +93,9 @@ int main(int argc, char** argv) {
   kiln::log::SetProgramName("kiln-worker");
   (void)kiln::log::SetLevel(service.log_level);
   settings.token = client.token;
+  settings.memory_budget_bytes =
+      memory_gib > 0 ? static_cast<int64_t>(memory_gib * double(int64_t{1} << 30))
+                     : static_cast<int64_t>(0.8 * PhysicalMemoryBytes() / slots);
   settings.collective_timeout = absl::Seconds(collective_timeout_seconds);
   auto policy = kiln::MakePolicy(service);
   if (!policy.ok()) {

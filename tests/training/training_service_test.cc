@@ -32,7 +32,7 @@ class TrainingServiceTest : public kiln::testing::PostgresTest {
     settings.preprocess_address = "preprocess:7002";
     jobs_ = std::make_unique<JobStore>(*pool_);
     leases_ = std::make_unique<LeaseStore>(*pool_, settings);
-    service_ = std::make_unique<TrainingServiceImpl>(*jobs_, *leases_, 3);
+    service_ = std::make_unique<TrainingServiceImpl>(*jobs_, *leases_, SubmissionPolicy{});
     server_ = kiln::testing::StartLoopbackServer({service_.get()});
     ASSERT_TRUE(server_);
     stub_ = kiln::v1::TrainingService::NewStub(MakeChannel(kiln::testing::LoopbackAddress(*server_)));
@@ -184,6 +184,20 @@ TEST_F(TrainingServiceTest, BadSpecsAreRefusedNamingTheFieldAndRange) {
        },
        "overlaps spec.train_years"},
       {[](auto& s) { s.set_batch_size(2); s.set_world_size(4); }, "smaller than spec.world_size"},
+      // K8: specs that need tens of GiB were accepted, and their worker was
+      // OOM-killed attempt after attempt.
+      {[](auto& s) {
+         s.set_pooling(kiln::v1::POOLING_FLATTEN);
+         s.set_max_length(4096);
+         s.set_embedding_dim(256);
+         s.set_hidden_units(2048);
+       },
+       "needs about 32.5 GiB to train, over the training service's limit (KILN_MAX_JOB_MEMORY) of 8.0 GiB"},
+      {[](auto& s) {
+         s.mutable_vocabulary()->set_max_size(10000000);
+         s.set_embedding_dim(1024);
+       },
+       "the model has 10242115592 parameters"},
   };
   for (const auto& [mutate, expected] : cases) {
     kiln::v1::SubmitJobRequest request;
