@@ -90,11 +90,13 @@ int WatchJobToEnd(const CliContext& context, const std::string& job_id) {
     bar.Finish();
     const grpc::Status status = reader->Finish();
     if (IsFinal(last_state)) break;
-    if (!status.ok() && status.error_code() != grpc::StatusCode::UNAVAILABLE) {
+    if (!status.ok() && status.error_code() != grpc::StatusCode::UNAVAILABLE &&
+        status.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED) {
       std::cerr << "kiln: watching " << job_id << ": " << status.error_message() << "\n";
       return kExitJobFailed;
     }
-    // Unreachable, or a stream that ended before the job did: reconnect.
+    // Unreachable, too busy, or a stream that ended before the job did:
+    // reconnect.
     const absl::Time now = absl::Now();
     unreachable_since = std::min(unreachable_since, now);
     if (now - unreachable_since >= kWatchReconnectFor) {

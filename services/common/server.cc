@@ -5,6 +5,7 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
+#include <grpcpp/resource_quota.h>
 #include <grpcpp/server_builder.h>
 
 #include "absl/strings/str_cat.h"
@@ -14,7 +15,24 @@
 namespace kiln {
 namespace {
 
-constexpr int kMaxMessageBytes = 64 << 20;
+// Requests are chunked (files, checkpoints: 1 MiB; ingest: ~3 MiB), so a
+// larger one is refused before it is buffered. Replies may be bigger pages.
+constexpr int kMaxReceiveBytes = 16 << 20;
+constexpr int kMaxSendBytes = 64 << 20;
+// The synchronous server runs each call on a thread of its own: past this
+// many, new calls are refused with RESOURCE_EXHAUSTED instead of starving
+// the machine (and the database pool the heartbeats need).
+constexpr int kMaxThreads = 128;
+constexpr int kMaxConcurrentStreamsPerConnection = 64;
+// Dead peers are found by keepalive pings; idle connections are closed;
+// every connection is renewed now and then so that load spreads over
+// replicas, with a grace period for long streams (watches, uploads).
+constexpr int kKeepaliveTimeMs = 30 * 1000;
+constexpr int kKeepaliveTimeoutMs = 10 * 1000;
+constexpr int kMinClientPingIntervalMs = 10 * 1000;
+constexpr int kMaxConnectionIdleMs = 10 * 60 * 1000;
+constexpr int kMaxConnectionAgeMs = 60 * 60 * 1000;
+constexpr int kMaxConnectionAgeGraceMs = 10 * 60 * 1000;
 
 sigset_t TerminationSignals() {
   sigset_t set;
@@ -34,8 +52,21 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(ServerSpec spec) {
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(spec.listen, grpc::InsecureServerCredentials(), &port);
-  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
-  builder.SetMaxSendMessageSize(kMaxMessageBytes);
+  builder.SetMaxReceiveMessageSize(kMaxReceiveBytes);
+  builder.SetMaxSendMessageSize(kMaxSendBytes);
+  grpc::ResourceQuota quota(spec.name);
+  quota.SetMaxThreads(kMaxThreads);
+  builder.SetResourceQuota(quota);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, kMaxConcurrentStreamsPerConnection);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveTimeMs);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             kMinClientPingIntervalMs);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, kMaxConnectionIdleMs);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, kMaxConnectionAgeMs);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, kMaxConnectionAgeGraceMs);
   for (grpc::Service* service : spec.services) builder.RegisterService(service);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(auth::MakeAuthInterceptorFactory(spec.policy));

@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
   settings.preprocess_address = "127.0.0.1:7002";
   settings.evaluation_address = "127.0.0.1:7004";
   settings.registry_address = "127.0.0.1:7005";
-  kiln::training::SubmissionPolicy policy;
+  kiln::training::TrainingServiceOptions options;
   double max_job_gib = 8;
   double lease_ttl_seconds = 20;
   double heartbeat_seconds = 1;
@@ -21,7 +21,10 @@ int main(int argc, char** argv) {
   kiln::AddOption(app, "max-job-memory", max_job_gib, "KILN_MAX_JOB_MEMORY",
                   "GiB a job may need to train; larger specs are refused at submission")
       ->check(CLI::Range(0.01, 65536.0));
-  kiln::AddOption(app, "max-attempts", policy.default_max_attempts, "KILN_MAX_ATTEMPTS",
+  kiln::AddOption(app, "max-watchers", options.max_watchers, "KILN_MAX_WATCHERS",
+                  "WatchJob streams open at once; more are refused with RESOURCE_EXHAUSTED")
+      ->check(CLI::Range(1, 100000));
+  kiln::AddOption(app, "max-attempts", options.default_max_attempts, "KILN_MAX_ATTEMPTS",
                   "leases a job gets before it fails, unless its spec says otherwise")
       ->check(CLI::Range(1, 100));
   kiln::AddOption(app, "lease-ttl", lease_ttl_seconds, "KILN_LEASE_TTL",
@@ -41,12 +44,12 @@ int main(int argc, char** argv) {
                   "registry service host:port, as workers reach it");
   if (auto exit = main.Start(argc, argv)) return *exit;
   settings.lease_ttl = absl::Seconds(lease_ttl_seconds);
-  policy.max_job_bytes = static_cast<int64_t>(max_job_gib * double(int64_t{1} << 30));
+  options.max_job_bytes = static_cast<int64_t>(max_job_gib * double(int64_t{1} << 30));
   settings.heartbeat_interval = absl::Seconds(heartbeat_seconds);
 
   kiln::training::JobStore jobs(main.pool());
   kiln::training::LeaseStore leases(main.pool(), settings);
   kiln::training::LeaseReaper reaper(leases, absl::Seconds(1));
-  kiln::training::TrainingServiceImpl training_service(jobs, leases, policy);
+  kiln::training::TrainingServiceImpl training_service(jobs, leases, options);
   return main.Serve({&training_service});
 }

@@ -37,10 +37,10 @@ grpc::Status TrainingServiceImpl::SubmitJob(grpc::ServerContext* context,
                                             kiln::v1::Job* response) {
   KILN_AUTHORIZE(context);
   kiln::v1::JobSpec spec = request->spec();
-  ApplyDefaults(spec, policy_.default_max_attempts);
+  ApplyDefaults(spec, options_.default_max_attempts);
   if (absl::Status valid = ValidateJobSpec(spec); !valid.ok()) return ToGrpcStatus(valid);
   // The vocabulary is not built yet: its bound, when the spec sets one.
-  if (absl::Status fits = CheckFootprint(spec, spec.vocabulary().max_size(), policy_.max_job_bytes,
+  if (absl::Status fits = CheckFootprint(spec, spec.vocabulary().max_size(), options_.max_job_bytes,
                                          "the training service's limit (KILN_MAX_JOB_MEMORY)");
       !fits.ok()) {
     return Invalid(absl::StrCat("spec: ", fits.message()));
@@ -81,6 +81,15 @@ grpc::Status TrainingServiceImpl::WatchJob(grpc::ServerContext* context,
                                            const kiln::v1::WatchJobRequest* request,
                                            grpc::ServerWriter<kiln::v1::JobEvent>* writer) {
   KILN_AUTHORIZE(context);
+  struct WatcherSlot {
+    std::atomic<int>& count;
+    ~WatcherSlot() { --count; }
+  } slot{watchers_};
+  if (++watchers_ > options_.max_watchers) {
+    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                        absl::StrCat(options_.max_watchers,
+                                     " jobs are being watched already, the most at once; try later"));
+  }
   int64_t sequence = std::max<int64_t>(0, request->after_sequence());
   while (!context->IsCancelled()) {
     // Read the state before the events: if the job had ended by then, the

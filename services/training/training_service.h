@@ -2,23 +2,29 @@
 // the worker protocol, over JobStore and LeaseStore.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
+
 #include "kiln/v1/training.grpc.pb.h"
 #include "services/training/job_store.h"
 #include "services/training/lease_store.h"
 
 namespace kiln::training {
 
-// What SubmitJob applies to every spec.
-struct SubmissionPolicy {
+struct TrainingServiceOptions {
+  // Applied by SubmitJob to every spec.
   int default_max_attempts = 3;
   // The most memory a job may need to train (EstimateFootprint).
   int64_t max_job_bytes = int64_t{8} << 30;
+  // Open WatchJob streams at once: each holds a server thread, and with
+  // public reads anyone may open one, so past this they are refused.
+  int max_watchers = 32;
 };
 
 class TrainingServiceImpl final : public kiln::v1::TrainingService::Service {
  public:
-  TrainingServiceImpl(JobStore& jobs, LeaseStore& leases, SubmissionPolicy policy)
-      : jobs_(jobs), leases_(leases), policy_(policy) {}
+  TrainingServiceImpl(JobStore& jobs, LeaseStore& leases, TrainingServiceOptions options)
+      : jobs_(jobs), leases_(leases), options_(options) {}
 
   grpc::Status SubmitJob(grpc::ServerContext* context, const kiln::v1::SubmitJobRequest* request,
                          kiln::v1::Job* response) override;
@@ -58,7 +64,8 @@ class TrainingServiceImpl final : public kiln::v1::TrainingService::Service {
  private:
   JobStore& jobs_;
   LeaseStore& leases_;
-  const SubmissionPolicy policy_;
+  const TrainingServiceOptions options_;
+  std::atomic<int> watchers_{0};
 };
 
 }  // namespace kiln::training

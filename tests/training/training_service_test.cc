@@ -32,7 +32,7 @@ class TrainingServiceTest : public kiln::testing::PostgresTest {
     settings.preprocess_address = "preprocess:7002";
     jobs_ = std::make_unique<JobStore>(*pool_);
     leases_ = std::make_unique<LeaseStore>(*pool_, settings);
-    service_ = std::make_unique<TrainingServiceImpl>(*jobs_, *leases_, SubmissionPolicy{});
+    service_ = std::make_unique<TrainingServiceImpl>(*jobs_, *leases_, TrainingServiceOptions{});
     server_ = kiln::testing::StartLoopbackServer({service_.get()});
     ASSERT_TRUE(server_);
     stub_ = kiln::v1::TrainingService::NewStub(MakeChannel(kiln::testing::LoopbackAddress(*server_)));
@@ -211,6 +211,55 @@ TEST_F(TrainingServiceTest, BadSpecsAreRefusedNamingTheFieldAndRange) {
   kiln::v1::ListJobsResponse list;
   ASSERT_TRUE(stub_->ListJobs(Context().get(), {}, &list).ok());
   EXPECT_EQ(list.jobs_size(), 0);
+}
+
+// K8: every watch of a queued job held a server thread and polled the
+// database for ever; with public reads, anyone could open enough of them to
+// starve the service. Past the limit they are refused, and the service
+// still answers everything else.
+TEST_F(TrainingServiceTest, WatchesPastTheLimitAreRefusedAndTheRestStillWorks) {
+  const kiln::v1::Job job = Submit({});
+  const int limit = TrainingServiceOptions{}.max_watchers;
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<kiln::v1::JobEvent>>> watches;
+  kiln::v1::WatchJobRequest request;
+  request.set_id(job.id());
+  for (int i = 0; i < limit; ++i) {
+    contexts.push_back(Context(kReaderToken));
+    watches.push_back(stub_->WatchJob(contexts.back().get(), request));
+    kiln::v1::JobEvent event;
+    ASSERT_TRUE(watches.back()->Read(&event)) << "watch " << i;  // the job's "queued"
+  }
+  auto refused_context = Context(kReaderToken);
+  auto refused = stub_->WatchJob(refused_context.get(), request);
+  kiln::v1::JobEvent event;
+  EXPECT_FALSE(refused->Read(&event));
+  const grpc::Status status = refused->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+
+  kiln::v1::GetJobRequest get;
+  get.set_id(job.id());
+  kiln::v1::Job shown;
+  EXPECT_TRUE(stub_->GetJob(Context().get(), get, &shown).ok());
+  EXPECT_EQ(Submit({}).state(), kiln::v1::JOB_STATE_QUEUED);
+
+  // A closed watch frees its place once the server sees it gone.
+  contexts.front()->TryCancel();
+  watches.front()->Finish();
+  bool admitted = false;
+  for (int attempt = 0; attempt < 50 && !admitted; ++attempt) {
+    auto again_context = Context(kReaderToken);
+    auto again = stub_->WatchJob(again_context.get(), request);
+    admitted = again->Read(&event);
+    again_context->TryCancel();
+    again->Finish();
+    if (!admitted) absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_TRUE(admitted);
+  for (size_t i = 1; i < watches.size(); ++i) {
+    contexts[i]->TryCancel();
+    watches[i]->Finish();
+  }
 }
 
 TEST_F(TrainingServiceTest, AGangOfTwoIsLeasedOnlyWhenTwoSlotsWait) {
