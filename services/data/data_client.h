@@ -8,13 +8,17 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "kiln/v1/data.grpc.pb.h"
 
 namespace kiln::data {
 
 class DataClient {
  public:
-  DataClient(std::shared_ptr<grpc::Channel> channel, std::string token);
+  // A stream that delivers no page for `patience` is given up as stalled
+  // (and resumed, up to a few times, like a broken one).
+  DataClient(std::shared_ptr<grpc::Channel> channel, std::string token,
+             absl::Duration patience = absl::Seconds(60));
 
   struct Shard {
     int index = 0;
@@ -29,6 +33,7 @@ class DataClient {
  private:
   std::unique_ptr<kiln::v1::DataService::Stub> stub_;
   const std::string token_;
+  const absl::Duration patience_;
 };
 
 }  // namespace kiln::data

@@ -22,8 +22,12 @@ absl::Status Annotate(const grpc::Status& status, const std::string& what) {
 absl::StatusOr<kiln::v1::ModelVersion> PublishBundle(
     kiln::v1::RegistryService::StubInterface& stub, const std::string& token,
     const kiln::v1::PublishHeader& header, const std::map<std::string, std::string>& files) {
+  // A deadline in proportion to the upload (a minute, and a second per MiB):
+  // a stalled registry fails the publish instead of holding the job.
+  int64_t bytes = static_cast<int64_t>(header.manifest_json().size());
+  for (const auto& [path, content] : files) bytes += static_cast<int64_t>(content.size());
   grpc::ClientContext context;
-  PrepareContext(context, token);
+  PrepareContext(context, token, absl::Seconds(60) + absl::Seconds(bytes >> 20));
   kiln::v1::ModelVersion version;
   std::unique_ptr<grpc::ClientWriterInterface<kiln::v1::PublishVersionRequest>> writer =
       stub.PublishVersion(&context, &version);
