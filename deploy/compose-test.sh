@@ -13,6 +13,18 @@ cd "$root"
 export DOCKER_BUILDKIT=0 COMPOSE_DOCKER_CLI_BUILD=0
 
 seconds_since() { echo $(( $(date +%s) - $1 )); }
+# Runs a command with its output kept in a log, shown only if it fails.
+quietly() {
+  local log
+  log=$(mktemp /tmp/kiln-compose-test.XXXXXX)
+  if ! "$@" >"$log" 2>&1; then
+    echo "compose-test: $* failed:" >&2
+    tail -n 60 "$log" >&2
+    rm -f "$log"
+    return 1
+  fi
+  rm -f "$log"
+}
 
 if ! docker info >/dev/null 2>&1; then
   command -v dockerd >/dev/null || "$root/deploy/install-deps.sh"
@@ -27,8 +39,8 @@ fi
 
 start=$(date +%s)
 "$root/deploy/docker/base-images.sh"
-docker build -q -t kiln-standin-postgres:15 tests/compose/standins/postgres >/dev/null
-docker build -q -t kiln-standin-nginx:bookworm tests/compose/standins/nginx >/dev/null
+quietly docker build -t kiln-standin-postgres:15 tests/compose/standins/postgres
+quietly docker build -t kiln-standin-nginx:bookworm tests/compose/standins/nginx
 echo "compose-test: base images and stand-ins ready in $(seconds_since "$start") s"
 
 # Builds behind this host's HTTPS proxy (npm) need its CA certificates.
@@ -38,10 +50,7 @@ done
 
 start=$(date +%s)
 compose=(docker-compose -f docker-compose.yml -f tests/compose/docker-compose.test.yml)
-if ! "${compose[@]}" build >/tmp/kiln-compose-build.log 2>&1; then
-  tail -n 60 /tmp/kiln-compose-build.log >&2
-  exit 1
-fi
+quietly "${compose[@]}" build
 echo "compose-test: images built in $(seconds_since "$start") s"
 for image in kiln-serving kiln-training kiln-web; do
   docker image inspect -f "compose-test: $image {{.Size}}" "$image:latest" \
