@@ -182,6 +182,27 @@ absl::StatusOr<kiln::v1::ModelVersion> RegistryStore::Publish(const NewVersion& 
                         TextArray(distinct_hashes))) {
       present.insert(row[0].as<std::string>());
     }
+    // The model row is locked from here to the commit, which serializes
+    // publishes of one model and hands them consecutive numbers.
+    tx.exec_params("INSERT INTO registry.models (name) VALUES ($1) ON CONFLICT (name) DO NOTHING",
+                   version.model);
+    tx.exec_params("SELECT 1 FROM registry.models WHERE name = $1 FOR UPDATE", version.model);
+    // One version per training job: a job retried after its publish (its
+    // worker lost the lease before reporting) gets that version back, and
+    // neither a second version nor a second move of `latest` happens.
+    if (!lineage.job_id().empty()) {
+      const pqxx::result published = tx.exec_params(
+          "SELECT version FROM registry.versions WHERE model = $1 AND lineage->>'job_id' = $2 "
+          "ORDER BY version LIMIT 1",
+          version.model, lineage.job_id());
+      if (!published.empty()) {
+        std::vector<kiln::v1::ModelVersion> found = SelectVersions(
+            tx, version.model, absl::StrCat("v.version = ", published[0][0].as<int64_t>()), 1,
+            /*with_manifest=*/true);
+        stored = std::move(found.at(0));
+        return absl::OkStatus();
+      }
+    }
     for (const auto& [sha256, bytes] : blobs) {
       if (present.count(sha256) != 0) continue;
       // Another publish may store the same new blob concurrently.
@@ -191,10 +212,6 @@ absl::StatusOr<kiln::v1::ModelVersion> RegistryStore::Publish(const NewVersion& 
           sha256, static_cast<int64_t>(bytes->size()),
           pqxx::binarystring(bytes->data(), bytes->size()));
     }
-    // The model row is locked from here to the commit, which serializes
-    // publishes of one model and hands them consecutive numbers.
-    tx.exec_params("INSERT INTO registry.models (name) VALUES ($1) ON CONFLICT (name) DO NOTHING",
-                   version.model);
     const int64_t number =
         tx.exec_params1(
               "UPDATE registry.models SET last_version = last_version + 1 WHERE name = $1 "

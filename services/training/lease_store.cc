@@ -420,6 +420,20 @@ absl::StatusOr<kiln::v1::Job> LeaseStore::FailLease(const std::string& lease_id,
   return job;
 }
 
+absl::StatusOr<int> LeaseStore::ExtendActiveLeases() {
+  int extended = 0;
+  KILN_RETURN_IF_ERROR(db::RunInTransaction(pool_, [&](pqxx::work& tx) {
+    extended = static_cast<int>(
+        tx.exec_params("UPDATE training.leases "
+                       "SET expires_at = greatest(expires_at, now() + make_interval(secs => $1)) "
+                       "WHERE state = 'active'",
+                       absl::ToDoubleSeconds(settings_.lease_ttl))
+            .affected_rows());
+    return absl::OkStatus();
+  }));
+  return extended;
+}
+
 absl::StatusOr<int> LeaseStore::ReapExpiredLeases() {
   int lapsed = 0;
   KILN_RETURN_IF_ERROR(db::RunInTransaction(pool_, [&](pqxx::work& tx) {

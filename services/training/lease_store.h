@@ -64,6 +64,11 @@ class LeaseStore {
   // fail when out of attempts). Returns how many leases lapsed.
   absl::StatusOr<int> ReapExpiredLeases();
 
+  // Gives every active lease a full TTL from now: after the service or its
+  // database was unreachable, workers could not heartbeat, and their silence
+  // is not theirs. Returns how many leases were extended.
+  absl::StatusOr<int> ExtendActiveLeases();
+
   const LeaseSettings& settings() const { return settings_; }
 
  private:

@@ -1,5 +1,7 @@
 #include "services/worker/job_runner.h"
 
+#include <algorithm>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -22,6 +24,8 @@ namespace kiln::worker {
 namespace {
 
 constexpr size_t kChunk = 1 << 20;
+// How long the worker keeps trying to report the end of its lease.
+constexpr absl::Duration kEndLeaseRetryFor = absl::Minutes(10);
 
 // Errors another attempt may not hit: the network, a lost peer, a busy
 // service. Bad specs and empty datasets fail the job at once.
@@ -41,6 +45,12 @@ bool IsRetryable(const absl::Status& status) {
 
 const std::string& Either(const std::string& configured, const std::string& leased) {
   return configured.empty() ? leased : configured;
+}
+
+// The control plane was unreachable or busy; the same call may work later.
+bool IsTransient(const absl::Status& status) {
+  return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status) ||
+         absl::IsResourceExhausted(status) || absl::IsAborted(status);
 }
 
 model::ModelShape ShapeOf(const kiln::v1::JobSpec& spec, int vocabulary_size) {
@@ -75,6 +85,8 @@ class LeaseRun {
   absl::StatusOr<std::unique_ptr<model::Communicator>> JoinGang();
   absl::Status SaveCheckpoint(int epoch, const std::string& bytes);
   absl::StatusOr<std::string> LoadCheckpoint(int epoch);
+  // A heartbeat now, not the keeper's last: OK only while the lease stands.
+  absl::Status ConfirmLease();
 
   kiln::v1::TrainingService::Stub& training_;
   const WorkerSettings& settings_;
@@ -132,6 +144,20 @@ absl::StatusOr<std::unique_ptr<model::Communicator>> LeaseRun::JoinGang() {
   }
   KILN_RETURN_IF_ERROR(communicator->Connect());
   return communicator;
+}
+
+absl::Status LeaseRun::ConfirmLease() {
+  grpc::ClientContext context;
+  PrepareContext(context, settings_.token, absl::Seconds(15));
+  kiln::v1::HeartbeatRequest request;
+  request.set_lease_id(lease_.lease_id());
+  kiln::v1::HeartbeatResponse response;
+  KILN_RETURN_IF_ERROR(FromGrpcStatus(training_.Heartbeat(&context, request, &response)));
+  keeper_.Observe(response.status());
+  if (response.status() != kiln::v1::LEASE_STATUS_ACTIVE) {
+    return absl::CancelledError("the lease ended before the model was published");
+  }
+  return absl::OkStatus();
 }
 
 absl::Status LeaseRun::SaveCheckpoint(int epoch, const std::string& bytes) {
@@ -224,7 +250,13 @@ absl::Status LeaseRun::Run() {
     if (rank == 0) {
       reporter_.EpochFinished(*metrics);
       KILN_ASSIGN_OR_RETURN(std::string bytes, trainer->SaveCheckpoint());
-      KILN_RETURN_IF_ERROR(SaveCheckpoint(metrics->epoch, bytes));
+      if (absl::Status saved = SaveCheckpoint(metrics->epoch, bytes); !saved.ok()) {
+        // The training service (or its database) away for a while costs a
+        // checkpoint, not the attempt: the next epoch's is tried again.
+        if (!IsTransient(saved)) return saved;
+        log::Warning(job.id(), ": the checkpoint of epoch ", metrics->epoch,
+                     " could not be stored, training on: ", saved.message());
+      }
     }
   }
   if (rank != 0) return absl::OkStatus();
@@ -234,7 +266,8 @@ absl::Status LeaseRun::Run() {
   auto evaluation = kiln::v1::EvaluationService::NewStub(MakeChannel(Either(settings_.evaluation_address, lease_.evaluation_address())));
   registry::RegistryClient registry(MakeChannel(Either(settings_.registry_address, lease_.registry_address())), settings_.token);
   KILN_ASSIGN_OR_RETURN(result_, ShipModel(*evaluation, registry, settings_.token, job,
-                                           trainer->ExportWeights(), words, vocabulary));
+                                           trainer->ExportWeights(), words, vocabulary,
+                                           [this] { return ConfirmLease(); }));
   return absl::OkStatus();
 }
 
@@ -258,29 +291,48 @@ void RunLease(kiln::v1::TrainingService::Stub& training, const WorkerSettings& s
     log::Info(job_id, ": stopped, the lease was ", keeper.cancelled() ? "cancelled" : "lost");
     return;
   }
-  grpc::ClientContext context;
-  PrepareContext(context, settings.token, absl::Seconds(30));
-  kiln::v1::Job after;
-  grpc::Status reported;
+  // Ending the lease is retried while the training service is unreachable
+  // (a restart, its database away) and the lease still stands: a finished
+  // job should not be trained again because its last call fell into an
+  // outage. The service keeps the lease alive meanwhile (LeaseReaper).
+  const absl::Time give_up = absl::Now() + kEndLeaseRetryFor;
+  absl::Duration backoff = absl::Milliseconds(500);
+  for (;;) {
+    grpc::ClientContext context;
+    PrepareContext(context, settings.token, absl::Seconds(30));
+    kiln::v1::Job after;
+    grpc::Status reported;
+    if (status.ok()) {
+      kiln::v1::CompleteLeaseRequest request;
+      request.set_lease_id(lease.lease_id());
+      *request.mutable_result() = run.result();
+      reported = training.CompleteLease(&context, request, &after);
+    } else {
+      const std::string error =
+          shutting_down ? "the worker is shutting down" : std::string(status.message());
+      kiln::v1::FailLeaseRequest request;
+      request.set_lease_id(lease.lease_id());
+      request.set_error(error.substr(0, 4096));
+      request.set_retryable(shutting_down || IsRetryable(status));
+      reported = training.FailLease(&context, request, &after);
+    }
+    if (reported.ok()) break;
+    const bool transient = IsTransient(FromGrpcStatus(reported));
+    if (!transient || keeper.lost() || keeper.cancelled() || shutting_down ||
+        absl::Now() + backoff > give_up) {
+      // The lease will lapse on its own and the job be re-queued.
+      log::Warning(job_id, ": ending the lease failed: ", reported.error_message());
+      return;
+    }
+    log::Warning(job_id, ": ending the lease failed, retrying: ", reported.error_message());
+    absl::SleepFor(backoff);
+    backoff = std::min(backoff * 2, absl::Seconds(10));
+  }
   if (status.ok()) {
-    kiln::v1::CompleteLeaseRequest request;
-    request.set_lease_id(lease.lease_id());
-    *request.mutable_result() = run.result();
-    reported = training.CompleteLease(&context, request, &after);
     log::Info(job_id, ": rank ", lease.rank(), " done");
   } else {
-    const std::string error =
-        shutting_down ? "the worker is shutting down" : std::string(status.message());
-    log::Error(job_id, ": rank ", lease.rank(), " failed: ", error);
-    kiln::v1::FailLeaseRequest request;
-    request.set_lease_id(lease.lease_id());
-    request.set_error(error.substr(0, 4096));
-    request.set_retryable(shutting_down || IsRetryable(status));
-    reported = training.FailLease(&context, request, &after);
-  }
-  if (!reported.ok()) {
-    // The lease will lapse on its own and the job be re-queued.
-    log::Warning(job_id, ": ending the lease failed: ", reported.error_message());
+    log::Error(job_id, ": rank ", lease.rank(), " failed: ",
+               shutting_down ? "the worker is shutting down" : std::string(status.message()));
   }
 }
 

@@ -56,7 +56,8 @@ absl::StatusOr<kiln::v1::JobResult> ShipModel(kiln::v1::EvaluationService::Stub&
                                               const std::string& token, const kiln::v1::Job& job,
                                               const model::ModelWeights& weights,
                                               const text::Vocabulary& vocabulary,
-                                              const kiln::v1::Vocabulary& vocabulary_record) {
+                                              const kiln::v1::Vocabulary& vocabulary_record,
+                                              absl::FunctionRef<absl::Status()> confirm_lease) {
   const kiln::v1::JobSpec& spec = job.spec();
   const std::vector<std::string> classes(spec.topics().begin(), spec.topics().end());
   kiln::v1::Lineage lineage;
@@ -88,6 +89,7 @@ absl::StatusOr<kiln::v1::JobResult> ShipModel(kiln::v1::EvaluationService::Stub&
   metadata.lineage = nlohmann::json::parse(ToJson(lineage));
   KILN_ASSIGN_OR_RETURN(model::BundleFiles shipped,
                         model::WriteBundle(weights, classes, vocabulary, metadata));
+  KILN_RETURN_IF_ERROR(confirm_lease());
   KILN_ASSIGN_OR_RETURN(kiln::v1::ModelVersion version,
                         registry.Publish(spec.model(), shipped, metadata.metrics, lineage,
                                          spec.description()));

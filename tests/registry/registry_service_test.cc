@@ -7,6 +7,7 @@
 
 #include <pqxx/pqxx>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -65,11 +66,19 @@ std::string ManifestOf(const Files& files, double recall) {
       .dump(2);
 }
 
-kiln::v1::PublishHeader Header(const std::string& model, const std::string& manifest) {
+// Every publish comes from a job of its own unless a test says otherwise:
+// the registry keeps one version per job.
+std::string NextJobId() {
+  static std::atomic<int> jobs{0};
+  return absl::StrCat("job-", ++jobs);
+}
+
+kiln::v1::PublishHeader Header(const std::string& model, const std::string& manifest,
+                               const std::string& job_id = NextJobId()) {
   kiln::v1::PublishHeader header;
   header.set_model(model);
   header.set_manifest_json(manifest);
-  header.mutable_lineage()->set_job_id("job-1");
+  header.mutable_lineage()->set_job_id(job_id);
   return header;
 }
 
@@ -113,8 +122,9 @@ class RegistryServiceTest : public kiln::testing::PostgresTest {
 
   absl::StatusOr<kiln::v1::ModelVersion> Publish(const std::string& model, const Files& files,
                                                  double recall = 0.9,
-                                                 const std::string& token = kWriterToken) {
-    return PublishBundle(*stub_, token, Header(model, ManifestOf(files, recall)), files);
+                                                 const std::string& token = kWriterToken,
+                                                 const std::string& job_id = NextJobId()) {
+    return PublishBundle(*stub_, token, Header(model, ManifestOf(files, recall), job_id), files);
   }
 
   httplib::Result Get(const std::string& path, httplib::Headers headers = {}) {
@@ -195,7 +205,8 @@ TEST_F(RegistryServiceTest, PublishMovesLatestAndAPromotedAliasServesItsManifest
   EXPECT_EQ(v1->version(), 1);
   EXPECT_EQ(v2->version(), 2);
   EXPECT_EQ(v2->files_size(), 4);
-  EXPECT_EQ(v2->lineage().job_id(), "job-1");
+  EXPECT_FALSE(v2->lineage().job_id().empty());
+  EXPECT_NE(v2->lineage().job_id(), v1->lineage().job_id());
   EXPECT_EQ(v2->lineage().preprocess_spec_version(), "kiln-text-1");
   EXPECT_EQ(v2->classes_size(), 2);
   EXPECT_DOUBLE_EQ(v2->metrics().at("recall@1"), 0.9);
@@ -503,6 +514,26 @@ TEST_F(RegistryServiceTest, SetAliasGateIsRefusedWithTheFiguresAndAcceptedWhenMe
   EXPECT_EQ(SetAlias("news", "latest", 1).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(SetAlias("news", "production", 9).error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(SetAlias("news", "Bad!", 1).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// K8: a job whose worker published and then lost its lease was trained again
+// and published a second version (and moved `latest` twice). The registry
+// keeps one version per job: the retry gets the first one back.
+TEST_F(RegistryServiceTest, APublishIsIdempotentPerJob) {
+  auto first = Publish("news", Bundle(1), 0.9, kWriterToken, "job-000042");
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto other = Publish("news", Bundle(2), 0.9, kWriterToken, "job-000043");
+  ASSERT_TRUE(other.ok()) << other.status();
+  const auto rows_before = CountRows();
+  // The retry trains again: different bytes, same job.
+  auto retried = Publish("news", Bundle(3), 0.9, kWriterToken, "job-000042");
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_EQ(retried->version(), first->version());
+  EXPECT_EQ(retried->manifest_sha256(), first->manifest_sha256());
+  EXPECT_EQ(CountRows(), rows_before);
+  const kiln::v1::Model model = GetModel("news");
+  EXPECT_EQ(model.version_count(), 2);
+  EXPECT_EQ(model.aliases(0).version(), other->version());  // latest did not move back
 }
 
 TEST_F(RegistryServiceTest, ConcurrentPublishesGetDistinctNumbers) {

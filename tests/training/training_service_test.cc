@@ -10,6 +10,7 @@
 #include "services/common/db/migrations.h"
 #include "services/common/server.h"
 #include "services/common/sha256.h"
+#include "services/training/lease_reaper.h"
 #include "services/training/training_migrations.h"
 #include "services/training/training_service.h"
 #include "tests/support/loopback_service.h"
@@ -368,6 +369,35 @@ TEST_F(TrainingServiceTest, ALapsedLeaseRequeuesTheJobWhichResumesFromItsCheckpo
   EXPECT_EQ(kinds, expected);
   for (size_t i = 0; i < events.size(); ++i) EXPECT_EQ(events[i].sequence(), int64_t(i + 1));
   EXPECT_NE(events[4].state_changed().reason().find("expired"), std::string::npos);
+}
+
+// K8: a training service (or PostgreSQL) away for longer than the TTL
+// meant no heartbeat could land, and the first reaper pass afterwards
+// expired every running lease. A reaper that starts (or reaches the
+// database again) gives running leases a full TTL first; silence after that
+// is the worker's, and still expires the lease.
+TEST_F(TrainingServiceTest, LeasesOutliveAControlPlaneOutageButNotSilenceAfterIt) {
+  const kiln::v1::Job job = Submit({});
+  std::optional<kiln::v1::Lease> lease = Lease(Register("worker-a"), 2000);
+  ASSERT_TRUE(lease);
+  // The service is down for longer than the TTL (2 s): no heartbeats.
+  absl::SleepFor(absl::Milliseconds(2500));
+  {
+    // It starts again; its reaper passes a few times.
+    LeaseReaper reaper(*leases_, absl::Milliseconds(100));
+    absl::SleepFor(absl::Milliseconds(500));
+  }
+  EXPECT_EQ(Get(job.id()).state(), kiln::v1::JOB_STATE_RUNNING);
+  EXPECT_EQ(Heartbeat(lease->lease_id()), kiln::v1::LEASE_STATUS_ACTIVE);
+  EXPECT_EQ(Get(job.id()).attempt(), 1);
+
+  // The worker then falls silent while the service runs: the lease lapses.
+  {
+    LeaseReaper reaper(*leases_, absl::Milliseconds(100));
+    absl::SleepFor(absl::Milliseconds(3000));
+  }
+  EXPECT_EQ(Get(job.id()).state(), kiln::v1::JOB_STATE_QUEUED);
+  EXPECT_EQ(Heartbeat(lease->lease_id()), kiln::v1::LEASE_STATUS_LOST);
 }
 
 TEST_F(TrainingServiceTest, RetryableFailuresUseUpAttemptsThenTheJobFails) {
