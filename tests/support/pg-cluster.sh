@@ -35,7 +35,7 @@ MARKER=.kiln-pg-cluster
 
 die() { echo "pg-cluster.sh: $*" >&2; exit 1; }
 
-usage() { die "usage: pg-cluster.sh start DIR [DBNAME] | halt DIR | resume DIR | stop DIR | run DIR [DBNAME]"; }
+usage() { die "usage: pg-cluster.sh start [--durable] DIR [DBNAME] | halt DIR | resume DIR | stop DIR | run DIR [DBNAME]"; }
 
 # fd 9 holds the lock on DIR (see lock_dir); closed for the commands run
 # here so that the postmaster started by pg_ctl does not inherit it.
