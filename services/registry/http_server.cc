@@ -33,6 +33,9 @@ constexpr char kImmutable[] = "public, max-age=31536000, immutable";
 constexpr char kRevalidate[] = "no-cache";
 constexpr char kVersionHeader[] = "X-Kiln-Version";
 constexpr char kJson[] = "application/json";
+// Part of the archives' entity tags: bump it when their layout changes
+// (version 2: the npm package's bundle files moved into bundle/).
+constexpr char kArchiveLayout[] = "2";
 // Matches nginx's default, so that a benchmark client keeps its connections.
 constexpr size_t kKeepAliveRequests = 1000;
 constexpr int kListPageSize = 500;
@@ -376,24 +379,37 @@ void HttpServer::VersionFile(const httplib::Request& request, const std::string&
     return SendContent(request, response, metrics, Sha256Hex(*metrics), kImmutable, kJson);
   }
   if (path == "bundle.tar.gz" || path == kNpmPackagePath) {
-    std::vector<ArchiveFile> files;
-    for (const kiln::v1::FileDigest& file : stored.files()) {
-      absl::StatusOr<std::shared_ptr<const std::string>> bytes = cache_.Blob(file.sha256());
-      if (!bytes.ok()) return SendStatus(response, bytes.status());
-      files.push_back({file.path(), *std::move(bytes)});
-    }
-    files.push_back({kManifestPath, std::shared_ptr<const std::string>(snapshot, &stored.manifest_json())});
     const bool npm = path == kNpmPackagePath;
-    absl::StatusOr<std::string> archive =
-        npm ? MakeNpmPackage(stored, files) : MakeTarGz(files, stored.created_at().seconds());
-    if (!archive.ok()) return SendStatus(response, archive.status());
     const std::string filename =
         npm ? NpmPackageFileName(model, version) : absl::StrCat(model, "-", version, ".tar.gz");
     response.set_header("Content-Disposition", absl::StrCat("attachment; filename=\"", filename, "\""));
-    auto bytes = std::make_shared<const std::string>(*std::move(archive));
-    const std::string sha256 = Sha256Hex(*bytes);
-    return SendContent(request, response, std::move(bytes), sha256, kImmutable,
-                       "application/gzip");
+    // An archive is a function of the manifest (which names every file) and
+    // of how Kiln lays archives out, so its entity tag is too: a client that
+    // holds it gets its 304 before anything is read or gzipped.
+    const std::string tag = absl::StrCat(stored.manifest_sha256(), ".", path, ".", kArchiveLayout);
+    if (NotModified(request, absl::StrCat("\"", tag, "\""))) {
+      response.set_header("ETag", absl::StrCat("\"", tag, "\""));
+      response.set_header("Cache-Control", kImmutable);
+      response.status = 304;
+      return;
+    }
+    std::shared_ptr<const std::string> archive = archives_.Find(tag);
+    if (archive == nullptr) {
+      std::vector<ArchiveFile> files;
+      for (const kiln::v1::FileDigest& file : stored.files()) {
+        absl::StatusOr<std::shared_ptr<const std::string>> bytes = cache_.Blob(file.sha256());
+        if (!bytes.ok()) return SendStatus(response, bytes.status());
+        files.push_back({file.path(), *std::move(bytes)});
+      }
+      files.push_back(
+          {kManifestPath, std::shared_ptr<const std::string>(snapshot, &stored.manifest_json())});
+      absl::StatusOr<std::string> built =
+          npm ? MakeNpmPackage(stored, files) : MakeTarGz(files, stored.created_at().seconds());
+      if (!built.ok()) return SendStatus(response, built.status());
+      archive = std::make_shared<const std::string>(*std::move(built));
+      archives_.Insert(tag, archive);
+    }
+    return SendContent(request, response, std::move(archive), tag, kImmutable, "application/gzip");
   }
   const kiln::v1::FileDigest* file = snapshot->File(path);
   if (file == nullptr) {

@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
+#include "services/registry/blob_cache.h"
 #include "services/registry/registry_store.h"
 #include "services/registry/serving_cache.h"
 
@@ -80,6 +81,10 @@ class HttpServer {
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   int port_ = 0;
+
+  // Built archives (bundle.tar.gz, npm.tgz) of immutable versions, so that
+  // each is gzipped once rather than on every request.
+  BlobCache archives_{int64_t{128} << 20};
 
   std::mutex corrupt_mutex_;
   std::set<std::string> corrupt_next_;
