@@ -14,7 +14,7 @@ import { after, before, test } from 'node:test';
 
 import { chromium } from 'playwright-core';
 
-import { buildDir, freePorts, repoRoot, sleep } from '../e2e/stack.mjs';
+import { buildDir, freePorts, repoRoot, waitFor } from '../e2e/stack.mjs';
 
 const project = `kilncompose${process.pid}`;
 const datasetDir = resolve(process.env.KILN_DATASET_DIR || join(repoRoot, '../shared/datasets'));
@@ -81,15 +81,6 @@ function containers({ all = false } = {}) {
 
 const serviceOf = (c) => c.Config.Labels['com.docker.compose.service'];
 
-async function waitFor(what, predicate, timeoutMs = 300000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await predicate();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(500);
-  }
-}
 
 // Seconds until every container of the project reports healthy.
 async function waitHealthy(expected) {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { loadBundle } from '../js/tfjs_bundle_io.mjs';
-import { isRunning, processesMentioning, repoRoot, sleep, startStack } from './stack.mjs';
+import { isRunning, processesMentioning, repoRoot, startStack, waitFor } from './stack.mjs';
 
 const TOPICS = ['comp.graphics', 'comp.sys.mac.hardware', 'rec.autos', 'rec.sport.hockey',
   'sci.med', 'sci.space', 'talk.politics.guns', 'soc.religion.christian'];
@@ -35,15 +35,6 @@ function job(id) {
   return stack.json(['jobs', 'show', id]);
 }
 
-async function waitFor(what, predicate, timeoutMs = 300000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = predicate();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 // The job's events, from `kiln --json jobs watch` (it returns at the end).
 function events(id) {

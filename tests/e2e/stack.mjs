@@ -141,3 +141,15 @@ export function processesMentioning(text) {
 export function sleep(ms) {
   return new Promise((done) => setTimeout(done, ms));
 }
+
+// Polls `predicate` (it may be async) every `intervalMs` until it returns
+// something truthy, which it returns; throws naming `what` at the timeout.
+export async function waitFor(what, predicate, timeoutMs = 300000, intervalMs = 200) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await predicate();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}

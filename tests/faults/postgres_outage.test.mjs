@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { repoRoot, sleep, startStack } from '../e2e/stack.mjs';
+import { repoRoot, sleep, startStack, waitFor } from '../e2e/stack.mjs';
 
 const OUTAGE_MS = 60 * 1000;
 let stack;
@@ -31,15 +31,6 @@ function pgCluster(command) {
   assert.equal(result.status, 0, `pg-cluster.sh ${command}: ${result.stderr}`);
 }
 
-async function waitFor(what, predicate, timeoutMs = 300000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = predicate();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
 
 test('PostgreSQL stopped for 60 s mid-job: the job completes on its first attempt, nothing lost', async () => {
   const before = { stats: stack.json(['stats']), news: stack.json(['models', 'show', 'news']) };
