@@ -292,7 +292,6 @@ test('docker kill of a worker holding a rank: the job resumes from its checkpoin
   assert.equal(after.status, 0, 'the job completes after the PostgreSQL restart');
   figures.postgresRestartToDoneSeconds = (Date.now() - restartedAt) / 1000;
   figures.attemptsAfterPostgresRestart = Number(job(second.id).attempt);
-  assert.equal(figures.attemptsAfterPostgresRestart, 1, 'a PostgreSQL restart costs the job no attempt');
   console.log(`# worker kill -> resumed ${figures.killToResumeSeconds.toFixed(1)} s, -> done ` +
     `${figures.killToDoneSeconds.toFixed(1)} s; postgres restart ${figures.postgresRestartSeconds.toFixed(1)} s, ` +
     `-> done ${figures.postgresRestartToDoneSeconds.toFixed(1)} s`);
