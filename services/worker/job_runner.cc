@@ -204,7 +204,8 @@ absl::Status LeaseRun::Run() {
   const kiln::v1::Job& job = lease_.job();
   const kiln::v1::JobSpec& spec = job.spec();
   const int rank = lease_.rank();
-  auto preprocess = kiln::v1::PreprocessService::NewStub(MakeChannel(Either(settings_.preprocess_address, lease_.preprocess_address())));
+  auto preprocess = kiln::v1::PreprocessService::NewStub(
+      MakeChannel(Either(settings_.preprocess_address, lease_.preprocess_address())));
 
   KILN_ASSIGN_OR_RETURN(kiln::v1::Vocabulary vocabulary,
                         BuildVocabulary(*preprocess, settings_.token, spec));
@@ -248,7 +249,8 @@ absl::Status LeaseRun::Run() {
     if (ShouldStop()) return absl::CancelledError("the lease ended");
     if (!metrics.ok()) return metrics.status();
     if (rank == 0) {
-      reporter_.EpochFinished(*metrics);
+      // The checkpoint is stored before the epoch is reported, so that a job
+      // showing N epochs done resumes from epoch N if a worker dies now.
       KILN_ASSIGN_OR_RETURN(std::string bytes, trainer->SaveCheckpoint());
       if (absl::Status saved = SaveCheckpoint(metrics->epoch, bytes); !saved.ok()) {
         // The training service (or its database) away for a while costs a
@@ -257,14 +259,17 @@ absl::Status LeaseRun::Run() {
         log::Warning(job.id(), ": the checkpoint of epoch ", metrics->epoch,
                      " could not be stored, training on: ", saved.message());
       }
+      reporter_.EpochFinished(*metrics);
     }
   }
   if (rank != 0) return absl::OkStatus();
 
   KILN_ASSIGN_OR_RETURN(text::Vocabulary words,
                         FetchVocabulary(*preprocess, settings_.token, vocabulary.id()));
-  auto evaluation = kiln::v1::EvaluationService::NewStub(MakeChannel(Either(settings_.evaluation_address, lease_.evaluation_address())));
-  registry::RegistryClient registry(MakeChannel(Either(settings_.registry_address, lease_.registry_address())), settings_.token);
+  auto evaluation = kiln::v1::EvaluationService::NewStub(
+      MakeChannel(Either(settings_.evaluation_address, lease_.evaluation_address())));
+  registry::RegistryClient registry(
+      MakeChannel(Either(settings_.registry_address, lease_.registry_address())), settings_.token);
   KILN_ASSIGN_OR_RETURN(result_, ShipModel(*evaluation, registry, settings_.token, job,
                                            trainer->ExportWeights(), words, vocabulary,
                                            [this] { return ConfirmLease(); }));
@@ -295,6 +300,8 @@ void RunLease(kiln::v1::TrainingService::Stub& training, const WorkerSettings& s
   // (a restart, its database away) and the lease still stands: a finished
   // job should not be trained again because its last call fell into an
   // outage. The service keeps the lease alive meanwhile (LeaseReaper).
+  const std::string error =
+      shutting_down ? "the worker is shutting down" : std::string(status.message());
   const absl::Time give_up = absl::Now() + kEndLeaseRetryFor;
   absl::Duration backoff = absl::Milliseconds(500);
   for (;;) {
@@ -308,8 +315,6 @@ void RunLease(kiln::v1::TrainingService::Stub& training, const WorkerSettings& s
       *request.mutable_result() = run.result();
       reported = training.CompleteLease(&context, request, &after);
     } else {
-      const std::string error =
-          shutting_down ? "the worker is shutting down" : std::string(status.message());
       kiln::v1::FailLeaseRequest request;
       request.set_lease_id(lease.lease_id());
       request.set_error(error.substr(0, 4096));
@@ -331,8 +336,7 @@ void RunLease(kiln::v1::TrainingService::Stub& training, const WorkerSettings& s
   if (status.ok()) {
     log::Info(job_id, ": rank ", lease.rank(), " done");
   } else {
-    log::Error(job_id, ": rank ", lease.rank(), " failed: ",
-               shutting_down ? "the worker is shutting down" : std::string(status.message()));
+    log::Error(job_id, ": rank ", lease.rank(), " failed: ", error);
   }
 }
 

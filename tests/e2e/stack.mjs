@@ -115,10 +115,18 @@ class Stack {
     return stopped.status;
   }
 
+  // KILN_KEEP_STACK_LOGS=1 keeps the services' logs for a look afterwards.
   remove() {
     // The halted cluster's files belong to the postgres user; pg-cluster.sh
     // knows how to remove its own directory.
     spawnSync(join(repoRoot, 'tests/support/pg-cluster.sh'), ['stop', join(this.stateDir, 'pg')]);
+    if (process.env.KILN_KEEP_STACK_LOGS === '1') {
+      for (const entry of readdirSync(this.stateDir)) {
+        if (entry !== 'logs') rmSync(join(this.stateDir, entry), { recursive: true, force: true });
+      }
+      console.log(`# logs kept in ${join(this.stateDir, 'logs')}`);
+      return;
+    }
     rmSync(this.stateDir, { recursive: true, force: true });
   }
 }
