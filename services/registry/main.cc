@@ -6,6 +6,7 @@
 #include "services/common/log.h"
 #include "services/common/service_main.h"
 #include "services/registry/http_server.h"
+#include "services/registry/publish_budget.h"
 #include "services/registry/registry_migrations.h"
 #include "services/registry/registry_service.h"
 #include "services/registry/registry_store.h"
@@ -19,6 +20,7 @@ int main(int argc, char** argv) {
   kiln::registry::HttpConfig http;
   int64_t blob_cache_mib = 256;
   int metadata_ttl_ms = 1000;
+  int64_t max_publish_mib = 1024;
   kiln::AddOption(app, "http-listen", http.listen, "KILN_HTTP_LISTEN",
                   "HTTP listen address host:port for browsers (port 0 picks a free port)");
   kiln::AddOption(app, "http-threads", http.threads, "KILN_HTTP_THREADS",
@@ -27,6 +29,10 @@ int main(int argc, char** argv) {
   kiln::AddOption(app, "blob-cache-mib", blob_cache_mib, "KILN_BLOB_CACHE_MIB",
                   "MiB of file contents kept in memory for serving")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+  kiln::AddOption(app, "max-publish-mib", max_publish_mib, "KILN_MAX_PUBLISH_MIB",
+                  "MiB that publishes in progress may hold in memory together; a publish that "
+                  "does not fit is refused with RESOURCE_EXHAUSTED")
+      ->check(CLI::Range(int64_t{256}, int64_t{1} << 20));
   kiln::AddOption(app, "metadata-ttl-ms", metadata_ttl_ms, "KILN_METADATA_TTL_MS",
                   "how long alias and version lookups are cached; other replicas' alias moves "
                   "show after at most this")
@@ -43,7 +49,8 @@ int main(int argc, char** argv) {
   kiln::registry::RegistryStore store(main.pool());
   kiln::registry::ServingCache cache(
       store, {blob_cache_mib << 20, absl::Milliseconds(metadata_ttl_ms)});
-  kiln::registry::RegistryServiceImpl registry_service(store, cache);
+  kiln::registry::PublishBudget publish_budget(max_publish_mib << 20);
+  kiln::registry::RegistryServiceImpl registry_service(store, cache, publish_budget);
 
   auto http_server = kiln::registry::HttpServer::Start(http, store, cache);
   if (!http_server.ok()) {

@@ -55,6 +55,7 @@ absl::Status PublishSession::Start(const kiln::v1::PublishHeader& header) {
   }
 
   started_ = true;
+  declared_bytes_ = total;
   version_.model = header.model();
   version_.manifest_json = header.manifest_json();
   version_.manifest_sha256 = Sha256Hex(header.manifest_json());

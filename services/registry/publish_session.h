@@ -38,6 +38,8 @@ class PublishSession {
   absl::StatusOr<NewVersion> Commit();
 
   bool started() const { return started_; }
+  // What the started stream's manifest and files add up to.
+  int64_t declared_bytes() const { return declared_bytes_; }
 
  private:
   struct Progress {
@@ -47,6 +49,7 @@ class PublishSession {
   absl::Status Close(const kiln::v1::FileDigest& expected, const std::string& bytes);
 
   bool started_ = false;
+  int64_t declared_bytes_ = 0;
   NewVersion version_;
   // Path -> index in version_.manifest.files.
   std::map<std::string, int> index_;

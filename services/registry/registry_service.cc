@@ -69,15 +69,22 @@ grpc::Status RegistryServiceImpl::PublishVersion(
     kiln::v1::ModelVersion* response) {
   KILN_AUTHORIZE(context);
   PublishSession session;
+  PublishBudget::Reservation held;
   std::optional<NewVersion> committed;
   kiln::v1::PublishVersionRequest request;
   while (reader->Read(&request)) {
     if (committed) return PublishRefused(absl::InvalidArgumentError("a message follows the commit"));
     absl::Status status;
     switch (request.part_case()) {
-      case kiln::v1::PublishVersionRequest::kHeader:
+      case kiln::v1::PublishVersionRequest::kHeader: {
         status = session.Start(request.header());
+        if (!status.ok()) break;
+        absl::StatusOr<PublishBudget::Reservation> reserved =
+            publish_budget_.Reserve(session.declared_bytes());
+        status = reserved.status();
+        if (reserved.ok()) held = *std::move(reserved);
         break;
+      }
       case kiln::v1::PublishVersionRequest::kFile:
         status = session.Add(request.file());
         break;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "kiln/v1/registry.grpc.pb.h"
+#include "services/registry/publish_budget.h"
 #include "services/registry/registry_store.h"
 #include "services/registry/serving_cache.h"
 
@@ -12,7 +13,9 @@ class RegistryServiceImpl final : public kiln::v1::RegistryService::Service {
  public:
   // File contents are read through `cache`, whose entries for a model are
   // dropped whenever this service changes the model.
-  RegistryServiceImpl(RegistryStore& store, ServingCache& cache) : store_(store), cache_(cache) {}
+  // Publishes in progress hold their bundles within `publish_budget`.
+  RegistryServiceImpl(RegistryStore& store, ServingCache& cache, PublishBudget& publish_budget)
+      : store_(store), cache_(cache), publish_budget_(publish_budget) {}
 
   grpc::Status PublishVersion(grpc::ServerContext* context,
                               grpc::ServerReader<kiln::v1::PublishVersionRequest>* reader,
@@ -45,6 +48,7 @@ class RegistryServiceImpl final : public kiln::v1::RegistryService::Service {
 
   RegistryStore& store_;
   ServingCache& cache_;
+  PublishBudget& publish_budget_;
 };
 
 }  // namespace kiln::registry

@@ -57,25 +57,47 @@ kiln::v1::LeaseStatus StatusOf(const std::string& lease_state) {
   return kiln::v1::LEASE_STATUS_LOST;
 }
 
-// Ends the attempt a failed or lapsed lease belonged to: the other ranks
-// are told to stop, and the job is re-queued or, out of attempts, failed.
+// How an attempt ended, for what happens to its job.
+enum class AttemptEnd {
+  kRetryable,  // another attempt may succeed; it counts against max_attempts
+  kFinal,      // no attempt can fix it: the job fails
+  kReleased,   // a worker gave its lease back on purpose: a free retry
+};
+
+// Ends the attempt a failed, lapsed or released lease belonged to: the other
+// ranks are told to stop, and the job is re-queued or, out of attempts,
+// failed.
 void BreakAttempt(pqxx::transaction_base& tx, int64_t job_id, int attempt,
-                  const std::string& why, bool retryable) {
+                  const std::string& why, AttemptEnd end) {
   tx.exec_params(
       "UPDATE training.leases SET state = 'lost', ended_at = now() "
       "WHERE job_id = $1 AND attempt = $2 AND state = 'active'",
       job_id, attempt);
   std::optional<kiln::v1::Job> job = ReadJob(tx, job_id, /*lock=*/false);
   if (!job || job->state() != kiln::v1::JOB_STATE_RUNNING || job->attempt() != attempt) return;
-  if (retryable && job->attempt() < job->spec().max_attempts()) {
+  if (end == AttemptEnd::kReleased) {
+    tx.exec_params(
+        "UPDATE training.jobs SET released_attempts = released_attempts + 1 WHERE id = $1",
+        job_id);
     ChangeState(tx, *job, kiln::v1::JOB_STATE_QUEUED,
-                absl::StrCat(why, "; attempt ", attempt, " of ", job->spec().max_attempts(),
+                absl::StrCat(why, "; attempt ", attempt,
+                             " was given back and does not count, the job waits for workers"));
+    return;
+  }
+  const int counted =
+      attempt -
+      tx.exec_params1("SELECT released_attempts FROM training.jobs WHERE id = $1", job_id)[0]
+          .as<int>();
+  if (end == AttemptEnd::kRetryable && counted < job->spec().max_attempts()) {
+    ChangeState(tx, *job, kiln::v1::JOB_STATE_QUEUED,
+                absl::StrCat(why, "; attempt ", counted, " of ", job->spec().max_attempts(),
                              " ended, the job waits for workers again"));
   } else {
     ChangeState(tx, *job, kiln::v1::JOB_STATE_FAILED,
-                retryable ? absl::StrCat(why, " (no attempts left: ", job->attempt(), " of ",
-                                         job->spec().max_attempts(), ")")
-                          : why);
+                end == AttemptEnd::kRetryable
+                    ? absl::StrCat(why, " (no attempts left: ", counted, " of ",
+                                   job->spec().max_attempts(), ")")
+                    : why);
   }
 }
 
@@ -399,7 +421,8 @@ absl::StatusOr<kiln::v1::Job> LeaseStore::CompleteLease(const std::string& lease
 }
 
 absl::StatusOr<kiln::v1::Job> LeaseStore::FailLease(const std::string& lease_id,
-                                                    const std::string& error, bool retryable) {
+                                                    const std::string& error, bool retryable,
+                                                    bool released) {
   kiln::v1::Job job;
   KILN_RETURN_IF_ERROR(db::RunInTransaction(pool_, [&](pqxx::work& tx) -> absl::Status {
     KILN_ASSIGN_OR_RETURN(LeaseRow lease, LockLease(tx, lease_id));
@@ -411,8 +434,12 @@ absl::StatusOr<kiln::v1::Job> LeaseStore::FailLease(const std::string& lease_id,
       event.mutable_log()->set_message(error);
       event.mutable_log()->set_rank(lease.rank);
       AppendEvent(tx, lease.job_id, lease.attempt, std::move(event));
+      const AttemptEnd end = released    ? AttemptEnd::kReleased
+                             : retryable ? AttemptEnd::kRetryable
+                                         : AttemptEnd::kFinal;
       BreakAttempt(tx, lease.job_id, lease.attempt,
-                   absl::StrCat("rank ", lease.rank, " failed: ", error), retryable);
+                   absl::StrCat("rank ", lease.rank, released ? " stopped: " : " failed: ", error),
+                   end);
     }
     job = *ReadJob(tx, lease.job_id, /*lock=*/false);
     return absl::OkStatus();
@@ -453,7 +480,7 @@ absl::StatusOr<int> LeaseStore::ReapExpiredLeases() {
     }
     for (const auto& [key, why] : attempts) {
       tx.exec_params("SELECT 1 FROM training.jobs WHERE id = $1 FOR UPDATE", key.first);
-      BreakAttempt(tx, key.first, key.second, why, /*retryable=*/true);
+      BreakAttempt(tx, key.first, key.second, why, AttemptEnd::kRetryable);
     }
     return absl::OkStatus();
   }));

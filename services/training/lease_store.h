@@ -58,7 +58,7 @@ class LeaseStore {
   absl::StatusOr<kiln::v1::Job> CompleteLease(const std::string& lease_id,
                                               const kiln::v1::JobResult& result);
   absl::StatusOr<kiln::v1::Job> FailLease(const std::string& lease_id, const std::string& error,
-                                          bool retryable);
+                                          bool retryable, bool released);
 
   // Leases past their expiry are lost; their jobs go back to the queue (or
   // fail when out of attempts). Returns how many leases lapsed.

@@ -279,7 +279,8 @@ grpc::Status TrainingServiceImpl::FailLease(grpc::ServerContext* context,
     return Invalid("error must be 1..4096 bytes");
   }
   absl::StatusOr<kiln::v1::Job> job =
-      leases_.FailLease(request->lease_id(), request->error(), request->retryable());
+      leases_.FailLease(request->lease_id(), request->error(), request->retryable(),
+                        request->released());
   if (job.ok()) log::Warning(job->id(), ": a lease failed: ", request->error());
   return Reply(std::move(job), response);
 }

@@ -18,6 +18,7 @@
 #include "services/worker/job_reporter.h"
 #include "services/worker/lease_keeper.h"
 #include "services/worker/model_shipping.h"
+#include "services/worker/retry_policy.h"
 #include "services/worker/training_data.h"
 
 namespace kiln::worker {
@@ -27,30 +28,8 @@ constexpr size_t kChunk = 1 << 20;
 // How long the worker keeps trying to report the end of its lease.
 constexpr absl::Duration kEndLeaseRetryFor = absl::Minutes(10);
 
-// Errors another attempt may not hit: the network, a lost peer, a busy
-// service. Bad specs and empty datasets fail the job at once.
-bool IsRetryable(const absl::Status& status) {
-  switch (status.code()) {
-    case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kFailedPrecondition:
-    case absl::StatusCode::kNotFound:
-    case absl::StatusCode::kPermissionDenied:
-    case absl::StatusCode::kUnauthenticated:
-    case absl::StatusCode::kOutOfRange:
-      return false;
-    default:
-      return true;
-  }
-}
-
 const std::string& Either(const std::string& configured, const std::string& leased) {
   return configured.empty() ? leased : configured;
-}
-
-// The control plane was unreachable or busy; the same call may work later.
-bool IsTransient(const absl::Status& status) {
-  return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status) ||
-         absl::IsResourceExhausted(status) || absl::IsAborted(status);
 }
 
 model::ModelShape ShapeOf(const kiln::v1::JobSpec& spec, int vocabulary_size) {
@@ -319,6 +298,7 @@ void RunLease(kiln::v1::TrainingService::Stub& training, const WorkerSettings& s
       request.set_lease_id(lease.lease_id());
       request.set_error(error.substr(0, 4096));
       request.set_retryable(shutting_down || IsRetryable(status));
+      request.set_released(shutting_down);
       reported = training.FailLease(&context, request, &after);
     }
     if (reported.ok()) break;

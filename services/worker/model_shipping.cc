@@ -1,5 +1,7 @@
 #include "services/worker/model_shipping.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "services/common/client.h"
@@ -8,10 +10,14 @@
 #include "services/common/proto_json.h"
 #include "services/common/status.h"
 #include "services/model/bundle_writer.h"
+#include "services/worker/retry_policy.h"
 #include "services/worker/training_data.h"
 
 namespace kiln::worker {
 namespace {
+
+// How long rank 0 keeps trying a publish the registry refuses for now.
+constexpr absl::Duration kPublishRetryFor = absl::Minutes(10);
 
 model::WeightEncoding EncodingOf(kiln::v1::WeightEncoding encoding) {
   switch (encoding) {
@@ -89,10 +95,25 @@ absl::StatusOr<kiln::v1::JobResult> ShipModel(kiln::v1::EvaluationService::Stub&
   metadata.lineage = nlohmann::json::parse(ToJson(lineage));
   KILN_ASSIGN_OR_RETURN(model::BundleFiles shipped,
                         model::WriteBundle(weights, classes, vocabulary, metadata));
-  KILN_RETURN_IF_ERROR(confirm_lease());
-  KILN_ASSIGN_OR_RETURN(kiln::v1::ModelVersion version,
-                        registry.Publish(spec.model(), shipped, metadata.metrics, lineage,
-                                         spec.description()));
+  // A busy or restarting registry is waited out rather than costing the
+  // attempt: the publish is idempotent per job, so a retry after a publish
+  // whose answer was lost gets the same version back.
+  const absl::Time give_up = absl::Now() + kPublishRetryFor;
+  absl::Duration backoff = absl::Seconds(1);
+  absl::StatusOr<kiln::v1::ModelVersion> published;
+  for (;;) {
+    KILN_RETURN_IF_ERROR(confirm_lease());
+    published =
+        registry.Publish(spec.model(), shipped, metadata.metrics, lineage, spec.description());
+    if (published.ok() || !IsTransient(published.status()) || absl::Now() + backoff > give_up) {
+      break;
+    }
+    log::Warning(job.id(), ": publishing failed, retrying in ", absl::FormatDuration(backoff),
+                 ": ", published.status().message());
+    absl::SleepFor(backoff);
+    backoff = std::min(backoff * 2, absl::Seconds(30));
+  }
+  KILN_ASSIGN_OR_RETURN(kiln::v1::ModelVersion version, std::move(published));
 
   grpc::ClientContext context;
   PrepareContext(context, token, absl::Seconds(30));

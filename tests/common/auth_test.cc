@@ -98,6 +98,16 @@ TEST(PolicyTest, PublicReadsOpenOnlyReads) {
             absl::StatusCode::kUnauthenticated);
 }
 
+TEST(PolicyTest, BulkReadsNeedATokenEvenWithPublicReads) {
+  const Policy policy = MakePolicy(/*public_reads=*/true);
+  EXPECT_EQ(Authorize(policy, kiln::v1::ACCESS_READ_AUTHENTICATED, std::nullopt).code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_TRUE(Authorize(policy, kiln::v1::ACCESS_READ_AUTHENTICATED, kReaderToken).ok());
+  EXPECT_EQ(*AccessOf("/kiln.v1.DataService/QueryPosts"), kiln::v1::ACCESS_READ_AUTHENTICATED);
+  EXPECT_EQ(*AccessOf("/kiln.v1.PreprocessService/Encode"), kiln::v1::ACCESS_READ_AUTHENTICATED);
+  EXPECT_EQ(*AccessOf("/kiln.v1.TrainingService/LoadCheckpoint"), kiln::v1::ACCESS_WRITE);
+}
+
 TEST(PolicyTest, ParsesBearerHeader) {
   EXPECT_EQ(BearerToken("Bearer abc"), absl::string_view("abc"));
   EXPECT_EQ(BearerToken("bearer abc"), absl::string_view("abc"));

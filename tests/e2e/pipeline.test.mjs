@@ -174,3 +174,31 @@ test('registry: latest moves, production is promoted, HTTP revalidates, tfjs agr
   rmSync(dir, { recursive: true, force: true });
   assert.deepEqual(browser, cli);
 });
+
+test('a job cancelled while its bundle is being evaluated publishes nothing', async () => {
+  // The evaluation service is stopped (SIGSTOP) before the last epoch ends,
+  // so the cancel lands while rank 0 waits for its score.
+  const evaluation = stack.pid('evaluation');
+  const submitted = stack.json(['train', '--model', 'cancelled-in-evaluation', '--epochs', '3',
+    '--detach']);
+  await waitFor('the first epoch', () => Number(job(submitted.id).epochs_done) >= 1, 300000, 50);
+  process.kill(evaluation, 'SIGSTOP');
+  let worker;
+  try {
+    const trained = await waitFor('the last epoch', () => {
+      const current = job(submitted.id);
+      return Number(current.epochs_done) >= 3 ? current : null;
+    });
+    worker = `worker-${trained.workers[0].split('-').pop()}`;
+    const cancelled = stack.run(['jobs', 'cancel', submitted.id]);
+    assert.equal(cancelled.status, 0, cancelled.stderr);
+  } finally {
+    process.kill(evaluation, 'SIGCONT');
+  }
+  await waitFor('the worker to drop the cancelled job',
+    () => stack.log(worker).includes(`${submitted.id}: stopped, the lease was cancelled`));
+  assert.equal(job(submitted.id).state, 'JOB_STATE_CANCELLED');
+  const shown = stack.run(['models', 'show', 'cancelled-in-evaluation']);
+  assert.notEqual(shown.status, 0, `a version was published:\n${shown.stdout}`);
+  assert.match(shown.stderr, /not found|no model/i);
+});

@@ -90,7 +90,7 @@ class RegistryServiceTest : public kiln::testing::PostgresTest {
     ASSERT_TRUE(pool_);
     store_ = std::make_unique<RegistryStore>(*pool_);
     cache_ = std::make_unique<ServingCache>(*store_, ServingCache::Options{64 << 20, absl::Seconds(60)});
-    service_ = std::make_unique<RegistryServiceImpl>(*store_, *cache_);
+    service_ = std::make_unique<RegistryServiceImpl>(*store_, *cache_, publish_budget_);
     server_ = kiln::testing::StartLoopbackServer({service_.get()});
     ASSERT_TRUE(server_);
     stub_ = kiln::v1::RegistryService::NewStub(MakeChannel(kiln::testing::LoopbackAddress(*server_)));
@@ -182,6 +182,8 @@ class RegistryServiceTest : public kiln::testing::PostgresTest {
   std::unique_ptr<db::Pool> pool_;
   std::unique_ptr<RegistryStore> store_;
   std::unique_ptr<ServingCache> cache_;
+  // Room for any of the tests' concurrent publishes of Bundle().
+  PublishBudget publish_budget_{64 << 20};
   std::unique_ptr<RegistryServiceImpl> service_;
   std::unique_ptr<GrpcServer> server_;
   std::unique_ptr<kiln::v1::RegistryService::Stub> stub_;
@@ -412,6 +414,48 @@ TEST_F(RegistryServiceTest, InterruptedPublishesLeaveNoTrace) {
   auto next = Publish("news", files);
   ASSERT_TRUE(next.ok()) << next.status();
   EXPECT_EQ(next->version(), 2);
+}
+
+TEST_F(RegistryServiceTest, PublishesBeyondTheMemoryBudgetAreRefusedAtTheirHeader) {
+  const std::map<std::string, int64_t> before = CountRows();
+  // Two publishes of 31 MiB that have sent their headers and wait: the
+  // 3 MiB of Bundle() no longer fit in the 64 MiB.
+  struct Open {
+    grpc::ClientContext context;
+    kiln::v1::ModelVersion response;
+    std::unique_ptr<grpc::ClientWriter<kiln::v1::PublishVersionRequest>> writer;
+  };
+  std::vector<std::unique_ptr<Open>> open;
+  for (int i = 0; i < 2; ++i) {
+    auto stream = std::make_unique<Open>();
+    PrepareContext(stream->context, kWriterToken, absl::Seconds(30));
+    stream->writer = stub_->PublishVersion(&stream->context, &stream->response);
+    kiln::v1::PublishVersionRequest request;
+    Files large = Bundle(10 + i);
+    large["group1-shard1of1.bin"].resize(31 << 20);
+    *request.mutable_header() = Header("news", ManifestOf(large, 0.9));
+    ASSERT_TRUE(stream->writer->Write(request));
+    open.push_back(std::move(stream));
+  }
+  // Until the service has read both headers, nothing is held.
+  for (int i = 0; i < 500 && publish_budget_.held() < (62 << 20); ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_GE(publish_budget_.held(), 62 << 20);
+  const absl::StatusOr<kiln::v1::ModelVersion> refused = Publish("news", Bundle(3));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted) << refused.status();
+  EXPECT_NE(refused.status().message().find("KILN_MAX_PUBLISH_MIB"), std::string::npos)
+      << refused.status();
+  EXPECT_NE(refused.status().message().find("nothing was stored"), std::string::npos);
+  EXPECT_EQ(CountRows(), before);
+
+  // One of them ends: its memory is free again for the next publish.
+  open[0]->writer->WritesDone();
+  EXPECT_EQ(open[0]->writer->Finish().error_code(), grpc::StatusCode::ABORTED);
+  const absl::StatusOr<kiln::v1::ModelVersion> fits = Publish("news", Bundle(3));
+  EXPECT_TRUE(fits.ok()) << fits.status();
+  open[1]->context.TryCancel();
+  open[1]->writer->Finish();
 }
 
 TEST_F(RegistryServiceTest, WrongSha256MissingAndUnknownFilesAreRefused) {

@@ -423,6 +423,31 @@ TEST_F(TrainingServiceTest, RetryableFailuresUseUpAttemptsThenTheJobFails) {
   EXPECT_FALSE(Lease(worker, 200).has_value());
 }
 
+TEST_F(TrainingServiceTest, LeasesGivenBackOnShutdownCostNoAttempt) {
+  kiln::v1::JobSpec spec;
+  spec.set_max_attempts(1);
+  const kiln::v1::Job job = Submit(spec);
+  const std::string worker = Register("worker-a");
+  // Three shutdowns in a row, then a real failure: only the failure counts.
+  for (int attempt = 1; attempt <= 4; ++attempt) {
+    std::optional<kiln::v1::Lease> lease = Lease(worker, 2000);
+    ASSERT_TRUE(lease) << "attempt " << attempt;
+    EXPECT_EQ(lease->attempt(), attempt);
+    kiln::v1::FailLeaseRequest fail;
+    fail.set_lease_id(lease->lease_id());
+    fail.set_retryable(true);
+    const bool shutdown = attempt < 4;
+    fail.set_error(shutdown ? "the worker is shutting down" : "gloo: connection reset by peer");
+    fail.set_released(shutdown);
+    kiln::v1::Job after;
+    ASSERT_TRUE(stub_->FailLease(Context().get(), fail, &after).ok());
+    EXPECT_EQ(after.state(), shutdown ? kiln::v1::JOB_STATE_QUEUED : kiln::v1::JOB_STATE_FAILED)
+        << "attempt " << attempt;
+  }
+  const kiln::v1::Job failed = Get(job.id());
+  EXPECT_NE(failed.error().find("no attempts left: 1 of 1"), std::string::npos) << failed.error();
+}
+
 TEST_F(TrainingServiceTest, CancelReachesRunningWorkersAndRefusesEndedJobs) {
   const kiln::v1::Job job = Submit({});
   std::optional<kiln::v1::Lease> lease = Lease(Register("worker-a"), 2000);

@@ -13,6 +13,7 @@ namespace {
 Role RequiredRole(kiln::v1::Access access) {
   switch (access) {
     case kiln::v1::ACCESS_READ: return Role::kReader;
+    case kiln::v1::ACCESS_READ_AUTHENTICATED: return Role::kReader;
     case kiln::v1::ACCESS_WRITE: return Role::kWriter;
     case kiln::v1::ACCESS_ADMIN: return Role::kAdmin;
     default: return Role::kAdmin;
