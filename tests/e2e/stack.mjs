@@ -1,7 +1,7 @@
 // A whole Kiln stack for end-to-end tests: deploy/quickstart.sh --detach in
 // a temporary state directory on free loopback ports, the `kiln` CLI
 // against it, and a stop that must leave no process behind.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, readdirSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -31,8 +31,11 @@ export async function freePorts() {
   throw new Error('no free block of ports on 127.0.0.1');
 }
 
-export async function startStack({ env = {}, workers = 2 } = {}) {
+// `prepare(stateDir)` runs before the quickstart (say, to mount a small
+// filesystem where PostgreSQL's data will be).
+export async function startStack({ env = {}, workers = 2, prepare } = {}) {
   const stateDir = mkdtempSync(join(tmpdir(), 'kiln-e2e-'));
+  if (prepare) prepare(stateDir);
   const { base, http } = await freePorts();
   const stackEnv = {
     ...process.env,
@@ -92,6 +95,19 @@ class Stack {
     }
     const lines = result.stdout.trim().split('\n');
     return JSON.parse(lines[lines.length - 1]);
+  }
+
+  // `quickstart.sh restart NAME`: NAME (data, …, registry, worker-N)
+  // started again with the same settings. Resolves once it answers its
+  // health check; asynchronous, so that a test's own clients run meanwhile.
+  restart(name) {
+    return new Promise((done, fail) => {
+      execFile(join(repoRoot, 'deploy/quickstart.sh'), ['restart', name],
+        { env: this.env, encoding: 'utf8', timeout: 120 * 1000 }, (error, stdout, stderr) => {
+          if (error) fail(new Error(`quickstart restart ${name}: ${error.message}\n${stdout}${stderr}`));
+          else done();
+        });
+    });
   }
 
   pid(name) {
