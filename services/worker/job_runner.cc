@@ -232,9 +232,10 @@ absl::Status LeaseRun::Run() {
       // showing N epochs done resumes from epoch N if a worker dies now.
       KILN_ASSIGN_OR_RETURN(std::string bytes, trainer->SaveCheckpoint());
       if (absl::Status saved = SaveCheckpoint(metrics->epoch, bytes); !saved.ok()) {
-        // The training service (or its database) away for a while costs a
-        // checkpoint, not the attempt: the next epoch's is tried again.
-        if (!IsTransient(saved)) return saved;
+        // The training service (or its database) away or failing for a
+        // while costs a checkpoint, not the attempt: the next epoch's is
+        // tried again. A lost lease stops the run through ShouldStop().
+        if (!IsRetryable(saved)) return saved;
         log::Warning(job.id(), ": the checkpoint of epoch ", metrics->epoch,
                      " could not be stored, training on: ", saved.message());
       }

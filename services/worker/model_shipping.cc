@@ -102,9 +102,13 @@ absl::StatusOr<kiln::v1::JobResult> ShipModel(kiln::v1::EvaluationService::Stub&
   absl::Duration backoff = absl::Seconds(1);
   absl::StatusOr<kiln::v1::ModelVersion> published;
   for (;;) {
-    KILN_RETURN_IF_ERROR(confirm_lease());
-    published =
-        registry.Publish(spec.model(), shipped, metadata.metrics, lineage, spec.description());
+    // Confirmed before every try: a job cancelled meanwhile never publishes.
+    if (absl::Status confirmed = confirm_lease(); !confirmed.ok()) {
+      published = confirmed;
+    } else {
+      published =
+          registry.Publish(spec.model(), shipped, metadata.metrics, lineage, spec.description());
+    }
     if (published.ok() || !IsTransient(published.status()) || absl::Now() + backoff > give_up) {
       break;
     }

@@ -57,7 +57,16 @@ absl::Status RunInTransaction(
       return absl::OkStatus();
     } catch (...) {
       failure = StatusFromCurrentException();
-      if (!(*lease)->is_open() || absl::IsUnavailable(failure)) {
+      if (!(*lease)->is_open()) {
+        // libpq reports a connection lost mid-statement as a plain error
+        // without SQLSTATE; the transaction never committed, so it is
+        // safe to try again on a fresh connection.
+        if (absl::IsInternal(failure)) {
+          failure = absl::UnavailableError(
+              absl::StrCat(failure.message(), " (the connection to the database was lost)"));
+        }
+        lease->Discard();
+      } else if (absl::IsUnavailable(failure)) {
         lease->Discard();
       }
     }
