@@ -330,11 +330,18 @@ void LogFromServer(void*, const char* format, va_list arguments) {
 // refuses what does not decode.
 size_t KeepEncoded(void*, MHD_Connection*, char* text) { return std::strlen(text); }
 
+HttpReply InternalError(absl::string_view what) {
+  log::Error("HTTP handler failed: ", what);
+  HttpReply reply;
+  SendError(reply, 500, "internal error");
+  return reply;
+}
+
 void ReleaseBody(void* owner) { delete static_cast<std::shared_ptr<const std::string>*>(owner); }
 
 // The address to listen on: host:port, the host a name or a literal
 // (IPv6 bracketed).
-absl::StatusOr<sockaddr_storage> ListenAddress(const std::string& listen, socklen_t* length) {
+absl::StatusOr<sockaddr_storage> ListenAddress(const std::string& listen) {
   absl::StatusOr<std::pair<std::string, int>> split = SplitHostPort(listen);
   if (!split.ok()) return split.status();
   const auto& [host, port] = *split;
@@ -352,7 +359,6 @@ absl::StatusOr<sockaddr_storage> ListenAddress(const std::string& listen, sockle
   }
   sockaddr_storage address{};
   std::memcpy(&address, found->ai_addr, found->ai_addrlen);
-  *length = found->ai_addrlen;
   freeaddrinfo(found);
   return address;
 }
@@ -382,18 +388,21 @@ struct HttpCallbacks {
         server->Answer(request, reply);
       }
     } catch (const std::exception& e) {
-      log::Error("HTTP handler failed: ", e.what());
-      reply = HttpReply();
-      SendError(reply, 500, "internal error");
+      reply = InternalError(e.what());
+    } catch (...) {
+      reply = InternalError("an exception that is no std::exception");
     }
     return Queue(connection, std::move(reply));
   }
 
   static MHD_Result Queue(MHD_Connection* connection, HttpReply reply) {
+    auto* owner = new std::shared_ptr<const std::string>(std::move(reply.owner));
     MHD_Response* response = MHD_create_response_from_buffer_with_free_callback_cls(
-        reply.body.size(), const_cast<char*>(reply.body.data()), ReleaseBody,
-        new std::shared_ptr<const std::string>(std::move(reply.owner)));
-    if (response == nullptr) return MHD_NO;
+        reply.body.size(), const_cast<char*>(reply.body.data()), ReleaseBody, owner);
+    if (response == nullptr) {
+      ReleaseBody(owner);
+      return MHD_NO;
+    }
     MHD_add_response_header(response, "Access-Control-Allow-Origin", "*");
     MHD_add_response_header(response, "Access-Control-Expose-Headers",
                             "ETag, Content-Length, X-Kiln-Version");
@@ -422,8 +431,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpConfig& 
   if (config.idle_timeout_seconds < 1) {
     return absl::InvalidArgumentError("HTTP idle timeout must be >= 1 second");
   }
-  socklen_t length = 0;
-  absl::StatusOr<sockaddr_storage> address = ListenAddress(config.listen, &length);
+  absl::StatusOr<sockaddr_storage> address = ListenAddress(config.listen);
   if (!address.ok()) return address.status();
   std::unique_ptr<HttpServer> http(new HttpServer(config, store, cache));
   if (config.test_corrupt_once) {
