@@ -18,14 +18,14 @@ build_packages=(
   libtorch-dev libgloo-dev
   # storage and formats
   libpqxx-dev libsqlite3-dev libarchive-dev libssl-dev
-  # HTTP, JSON, CLI
-  libcpp-httplib-dev nlohmann-json3-dev libcli11-dev
+  # HTTP server (the registry), JSON, CLI
+  libmicrohttpd-dev nlohmann-json3-dev libcli11-dev
   # the images' runtime library lists (deploy/docker/runtime-libs.sh)
   patchelf
 )
 test_packages=(
-  # tests, the quickstart's PostgreSQL
-  libgtest-dev libgmock-dev postgresql sqlite3
+  # tests (cpp-httplib: the HTTP tests' client), the quickstart's PostgreSQL
+  libgtest-dev libgmock-dev libcpp-httplib-dev postgresql sqlite3
   # browser tests, deployment checks, quickstart, benchmarks
   chromium docker-compose python3-yaml wrk nginx-light python3-torch procps psmisc curl openssl
   # the compose test: a Docker engine and the base images it makes

@@ -1,5 +1,5 @@
-// The registry's read-only HTTP API for browsers (cpp-httplib), served from
-// the same process as the gRPC API:
+// The registry's read-only HTTP API for browsers (libmicrohttpd: a few
+// epoll threads serve every connection), from the same process as gRPC:
 //
 //   GET /healthz                                             200 "ok"
 //   GET /v1/models                                           models and aliases
@@ -11,35 +11,46 @@
 //   GET /...                                                 --web-root files, if set
 //
 // Every response allows CORS (OPTIONS preflights are answered); errors are
-// JSON {"error": "..."}: 400 for a malformed name or path (traversal
-// included), 404 for anything unknown. Manifests carry ETag = quoted sha256
-// and X-Kiln-Version; If-None-Match gives 304.
+// JSON {"error": "..."}: 400 for a malformed name or path (traversal, bad
+// percent-encoding, non-UTF-8 included), 404 for anything unknown, 405 for
+// methods other than GET, HEAD and OPTIONS, 413 for a request body, 431 for
+// too many or too large header fields. Files, manifests and archives carry
+// ETag = quoted sha256 (If-None-Match gives 304) and honour byte Ranges;
+// manifests carry X-Kiln-Version.
 #pragma once
 
 #include <memory>
 #include <mutex>
 #include <set>
 #include <string>
-#include <thread>
 
 #include "absl/status/statusor.h"
 #include "services/registry/blob_cache.h"
 #include "services/registry/registry_store.h"
 #include "services/registry/serving_cache.h"
 
-namespace httplib {
-class Server;
-struct Request;
-struct Response;
-}  // namespace httplib
+struct MHD_Connection;
+struct MHD_Daemon;
 
 namespace kiln::registry {
+
+struct HttpCallbacks;
+struct HttpReply;
+struct HttpRequest;
+struct HttpRoute;
 
 struct HttpConfig {
   // host:port; port 0 picks a free one.
   std::string listen = "0.0.0.0:8080";
-  // Each open keep-alive connection holds one thread while it waits.
-  int threads = 64;
+  // Threads that serve connections, each many at a time (epoll); a handler
+  // that waits for the database holds up only its own thread's connections.
+  int threads = 4;
+  // Open connections at most; further clients wait in the listen backlog
+  // until one closes.
+  int max_connections = 1024;
+  // A connection that sends or accepts nothing for this long is closed, so
+  // that idle or slow clients do not keep their slots.
+  int idle_timeout_seconds = 30;
   // Served at "/" when not empty (a web app next to its models).
   std::string web_root;
   // TEST ONLY: registers POST /test/corrupt-next?file=PATH, after which the
@@ -62,24 +73,25 @@ class HttpServer {
 
  private:
   HttpServer(const HttpConfig& config, RegistryStore& store, ServingCache& cache);
+  // libmicrohttpd's C callbacks, which call the members below.
+  friend struct HttpCallbacks;
 
-  void Route(const httplib::Request& request, httplib::Response& response);
-  void ListModels(httplib::Response& response);
-  void GetModel(const std::string& model, httplib::Response& response);
-  void AliasManifest(const httplib::Request& request, const std::string& model,
-                     const std::string& alias, httplib::Response& response);
-  void VersionFile(const httplib::Request& request, const std::string& model, int64_t version,
-                   const std::string& path, httplib::Response& response);
-  void StaticFile(const httplib::Request& request, httplib::Response& response);
-  void CorruptNext(const httplib::Request& request, httplib::Response& response);
+  // The reply to one request whose headers passed the limits.
+  void Answer(const HttpRequest& request, HttpReply& reply);
+  void Get(const HttpRequest& request, HttpReply& reply);
+  void ListModels(HttpReply& reply);
+  void GetModel(const std::string& model, HttpReply& reply);
+  void AliasManifest(const HttpRequest& request, const HttpRoute& route, HttpReply& reply);
+  void VersionFile(const HttpRequest& request, const HttpRoute& route, HttpReply& reply);
+  void StaticFile(const HttpRequest& request, const HttpRoute& route, HttpReply& reply);
+  void CorruptNext(const HttpRequest& request, HttpReply& reply);
   // Whether the next GET of `path` is to be corrupted; consumes the request.
   bool TakeCorruption(const std::string& path);
 
   const HttpConfig config_;
   RegistryStore& store_;
   ServingCache& cache_;
-  std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
+  MHD_Daemon* daemon_ = nullptr;
   int port_ = 0;
 
   // Built archives (bundle.tar.gz, npm.tgz) of immutable versions, so that

@@ -24,8 +24,16 @@ int main(int argc, char** argv) {
   kiln::AddOption(app, "http-listen", http.listen, "KILN_HTTP_LISTEN",
                   "HTTP listen address host:port for browsers (port 0 picks a free port)");
   kiln::AddOption(app, "http-threads", http.threads, "KILN_HTTP_THREADS",
-                  "HTTP worker threads; each open keep-alive connection holds one")
-      ->check(CLI::Range(1, 4096));
+                  "HTTP threads, each serving many connections")
+      ->check(CLI::Range(1, 256));
+  kiln::AddOption(app, "http-max-connections", http.max_connections,
+                  "KILN_HTTP_MAX_CONNECTIONS",
+                  "open HTTP connections at most; more wait to be accepted")
+      ->check(CLI::Range(1, 1 << 20));
+  kiln::AddOption(app, "http-idle-timeout-s", http.idle_timeout_seconds,
+                  "KILN_HTTP_IDLE_TIMEOUT_S",
+                  "seconds an HTTP connection may send and accept nothing before it is closed")
+      ->check(CLI::Range(1, 3600));
   kiln::AddOption(app, "blob-cache-mib", blob_cache_mib, "KILN_BLOB_CACHE_MIB",
                   "MiB of file contents kept in memory for serving")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
