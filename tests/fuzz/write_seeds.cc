@@ -85,8 +85,8 @@ int main(int argc, char** argv) {
       kiln::model::BundleMetadata metadata;
       metadata.weight_encoding = encoding;
       metadata.metrics = {{"recall@1", 0.5}};
-      absl::StatusOr<kiln::model::BundleFiles> bundle =
-          kiln::model::WriteBundle(weights, {"sci.space", "rec.sport.hockey"}, *vocabulary, metadata);
+      absl::StatusOr<kiln::model::BundleFiles> bundle = kiln::model::WriteBundle(
+          weights, {"sci.space", "rec.sport.hockey"}, *vocabulary, metadata);
       if (!bundle.ok()) return Fail(bundle.status());
       // The reader checks only preprocess.js's digest: a stub keeps the
       // mutations on the files it parses.
