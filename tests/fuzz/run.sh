@@ -13,6 +13,10 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 seconds="${1:-20}"
 build="${KILN_FUZZ_BUILD_DIR:-$root/build/fuzz}"
 export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$root}"
+# The line tables make ccache hash the working directory too, which a fresh
+# clone elsewhere (CI) never shares; traces then name the first builder's
+# directory, with the right paths below it.
+export CCACHE_NOHASHDIR=1
 
 start=$(date +%s)
 cmake -S "$root" -B "$build" -G Ninja -DKILN_BUILD_FUZZERS=ON -DCMAKE_BUILD_TYPE=Debug \
