@@ -30,6 +30,9 @@ test_packages=(
   chromium docker-compose python3-yaml wrk nginx-light python3-torch procps psmisc curl openssl
   # the compose test: a Docker engine and the base images it makes
   docker.io debootstrap
+  # the fuzz test (tests/fuzz): clang, libFuzzer and the sanitizer runtimes
+  # (libclang-rt-14-dev, which clang-14 only recommends)
+  clang-14 libfuzzer-14-dev libclang-rt-14-dev
 )
 packages=("${build_packages[@]}")
 [ "$build_only" = 1 ] || packages+=("${test_packages[@]}")

@@ -63,9 +63,18 @@ Uint8Range RangeOf(absl::Span<const float> values) {
     // of its own (and the divisions below a non-zero divisor).
     const double zero_code = std::clamp(std::round(-*low / range.scale), 1.0, 254.0);
     // Widen the step just enough that both ends still fit around that code.
-    range.scale = std::max(-static_cast<double>(*low) / zero_code,
-                           static_cast<double>(*high) / (255.0 - zero_code));
-    range.min = -zero_code * range.scale;
+    Uint8Range widened;
+    widened.scale = std::max(-static_cast<double>(*low) / zero_code,
+                             static_cast<double>(*high) / (255.0 - zero_code));
+    widened.min = -zero_code * widened.scale;
+    // The widened range spans at most 1.5 times the tensor's: only a tensor
+    // reaching past a quarter of float's range can have an end decode to
+    // infinity, which would leave the values there a whole step off. It
+    // keeps the plain range, and its zeros half a step of error.
+    if (std::isfinite(DequantizeUint8(0, widened)) &&
+        std::isfinite(DequantizeUint8(255, widened))) {
+      range = widened;
+    }
   }
   return range;
 }

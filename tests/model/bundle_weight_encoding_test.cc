@@ -110,6 +110,27 @@ TEST(Uint8Test, RangeWithOneSideNearZeroStaysFinite) {
   }
 }
 
+// Found by tests/fuzz (weight_decoder_fuzzer): near float's limits, the
+// step widened to put 0 on a code pushed the top code past FLT_MAX, so it
+// decoded to infinity and the largest values took the code below, a whole
+// step off.
+TEST(Uint8Test, RangeNearFloatLimitsKeepsHalfAStep) {
+  for (const std::vector<float>& values :
+       {std::vector<float>{-1.7015049e38f, 3.3961514e38f, 1.0f},
+        std::vector<float>{-3.3961514e38f, 1.7015049e38f, -1.0f}}) {
+    const absl::StatusOr<EncodedTensor> encoded = EncodeTensor(values, WeightEncoding::kUint8);
+    ASSERT_TRUE(encoded.ok()) << encoded.status();
+    std::vector<float> decoded(values.size());
+    ASSERT_TRUE(DecodeTensor(encoded->bytes, WeightEncoding::kUint8, encoded->range,
+                             absl::MakeSpan(decoded))
+                    .ok());
+    const double bound = encoded->range.scale / 2 * (1 + 1e-6);
+    for (size_t i = 0; i < values.size(); ++i) {
+      EXPECT_LE(std::fabs(double{decoded[i]} - values[i]), bound) << values[0] << " " << i;
+    }
+  }
+}
+
 TEST(DecodeTensorTest, RefusesNonFiniteWeights) {
   std::vector<float> out(2);
   const float nan = std::numeric_limits<float>::quiet_NaN();

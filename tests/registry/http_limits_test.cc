@@ -87,7 +87,7 @@ class HttpLimitsTest : public kiln::testing::PostgresTest {
     store_ = std::make_unique<RegistryStore>(*pool_);
     cache_ = std::make_unique<ServingCache>(*store_,
                                             ServingCache::Options{64 << 20, absl::Seconds(60)});
-    service_ = std::make_unique<RegistryServiceImpl>(*store_, *cache_);
+    service_ = std::make_unique<RegistryServiceImpl>(*store_, *cache_, publish_budget_);
     server_ = kiln::testing::StartLoopbackServer({service_.get()});
     ASSERT_TRUE(server_);
     auto stub =
@@ -134,6 +134,7 @@ class HttpLimitsTest : public kiln::testing::PostgresTest {
   std::unique_ptr<db::Pool> pool_;
   std::unique_ptr<RegistryStore> store_;
   std::unique_ptr<ServingCache> cache_;
+  PublishBudget publish_budget_{64 << 20};
   std::unique_ptr<RegistryServiceImpl> service_;
   std::unique_ptr<GrpcServer> server_;
   std::unique_ptr<HttpServer> http_;
