@@ -44,8 +44,10 @@ std::string ListenerConnectionString(const std::string& connection_string) {
   }
   PQconninfoFree(options);
   const std::pair<const char*, std::string> defaults[] = {
-      {"connect_timeout", "2"},       {"keepalives_idle", "30"},
-      {"keepalives_interval", "10"},  {"keepalives_count", "3"},
+      {"connect_timeout", "2"},
+      {"keepalives_idle", "30"},
+      {"keepalives_interval", "10"},
+      {"keepalives_count", "3"},
       {"application_name", kNotifierApplicationName}};
   for (const auto& [keyword, value] : defaults) {
     if (given.count(keyword) == 0) absl::StrAppend(&result, keyword, "='", value, "' ");

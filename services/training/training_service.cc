@@ -112,9 +112,11 @@ grpc::Status TrainingServiceImpl::WatchJob(grpc::ServerContext* context,
     }
     if (static_cast<int>(events->size()) == kEventsPerRead) continue;
     if (IsTerminal(job->state())) return grpc::Status::OK;
-    const absl::Time recheck = absl::Now() + (notifier_.listening()
-                                                  ? options_.watch_recheck
-                                                  : options_.watch_recheck_unnotified);
+    // Until the job has news, or it is time to look anyway for news the
+    // notifier may have missed; in slices, to notice a cancelled call soon.
+    const absl::Time recheck =
+        absl::Now() +
+        (notifier_.listening() ? options_.watch_recheck : options_.watch_recheck_unnotified);
     for (absl::Time now = absl::Now(); now < recheck && !context->IsCancelled();
          now = absl::Now()) {
       if (news.WaitForNews(std::min(kCancelCheck, recheck - now))) break;
