@@ -9,6 +9,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "services/common/log.h"
 #include "services/training/job_rows.h"
 
@@ -115,7 +116,8 @@ void JobEventNotifier::Run() {
     } catch (const std::exception& error) {
       SetListening(false);
       if (!outage_logged) {
-        log::Warning("cannot receive job event notifications (", error.what(),
+        log::Warning("cannot receive job event notifications (",
+                     absl::StripTrailingAsciiWhitespace(error.what()),
                      "); job watchers poll until they are back");
         outage_logged = true;
       }
