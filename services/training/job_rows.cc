@@ -95,7 +95,12 @@ void AppendEvent(pqxx::transaction_base& tx, int64_t job_id, int attempt,
       tx.exec_params1("SELECT coalesce(max(sequence), 0) + 1 FROM training.events WHERE job_id = $1",
                       job_id)[0]
           .as<int64_t>();
-  const double now = tx.exec1("SELECT extract(epoch FROM now())")[0].as<double>();
+  // The notification wakes the job's watchers on every training replica
+  // (JobEventNotifier); repeats within one transaction are sent once.
+  const double now =
+      tx.exec_params1("SELECT extract(epoch FROM now()), pg_notify($1, $2::text)",
+                      kJobEventsChannel, job_id)[0]
+          .as<double>();
   event.set_job_id(FormatJobId(job_id));
   event.set_sequence(sequence);
   event.set_attempt(attempt);

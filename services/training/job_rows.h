@@ -22,8 +22,12 @@ bool IsTerminal(kiln::v1::JobState state);
 // The job with its row locked (FOR UPDATE) when `lock` is set, or nullopt.
 std::optional<kiln::v1::Job> ReadJob(pqxx::transaction_base& tx, int64_t id, bool lock);
 
+// The channel AppendEvent notifies, with the job's numeric id as payload.
+inline constexpr char kJobEventsChannel[] = "kiln_training_job_events";
+
 // Appends `event` with the job's next sequence number; the caller holds the
-// job row's lock, which is what keeps sequence numbers unique.
+// job row's lock, which is what keeps sequence numbers unique. Notifies
+// kJobEventsChannel, delivered when the transaction commits.
 void AppendEvent(pqxx::transaction_base& tx, int64_t job_id, int attempt,
                  kiln::v1::JobEvent event);
 

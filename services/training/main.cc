@@ -1,6 +1,7 @@
 // kiln-training: the training service. Owns schema `training` (jobs, events,
 // leases, checkpoints) and hands jobs to workers.
 #include "services/common/service_main.h"
+#include "services/training/job_event_notifier.h"
 #include "services/training/lease_reaper.h"
 #include "services/training/training_migrations.h"
 #include "services/training/training_service.h"
@@ -50,6 +51,9 @@ int main(int argc, char** argv) {
   kiln::training::JobStore jobs(main.pool());
   kiln::training::LeaseStore leases(main.pool(), settings);
   kiln::training::LeaseReaper reaper(leases, absl::Seconds(1));
-  kiln::training::TrainingServiceImpl training_service(jobs, leases, options);
+  // Its own connection, on the database the pool uses.
+  kiln::training::JobEventNotifier notifier(
+      app.get_option("--database-url")->as<std::string>());
+  kiln::training::TrainingServiceImpl training_service(jobs, leases, notifier, options);
   return main.Serve({&training_service});
 }

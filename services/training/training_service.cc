@@ -13,8 +13,11 @@
 namespace kiln::training {
 namespace {
 
-// How often long polls (LeaseJob, Rendezvous, WatchJob) look again.
+// How often long polls (LeaseJob, Rendezvous) look again.
 constexpr absl::Duration kPollInterval = absl::Milliseconds(200);
+// How often a waiting watcher looks whether its call was cancelled, so that
+// a closed watch soon frees its thread and its place under max_watchers.
+constexpr absl::Duration kCancelCheck = absl::Seconds(1);
 constexpr int64_t kMaxCheckpointBytes = int64_t{1} << 30;
 constexpr int kEventsPerRead = 500;
 
@@ -90,6 +93,10 @@ grpc::Status TrainingServiceImpl::WatchJob(grpc::ServerContext* context,
                         absl::StrCat(options_.max_watchers,
                                      " jobs are being watched already, the most at once; try later"));
   }
+  absl::StatusOr<int64_t> job_id = ParseJobId(request->id());
+  if (!job_id.ok()) return ToGrpcStatus(job_id.status());
+  // Before the first read, so that news committed after any read wakes us.
+  JobEventNotifier::Subscription news(notifier_, *job_id);
   int64_t sequence = std::max<int64_t>(0, request->after_sequence());
   while (!context->IsCancelled()) {
     // Read the state before the events: if the job had ended by then, the
@@ -105,7 +112,15 @@ grpc::Status TrainingServiceImpl::WatchJob(grpc::ServerContext* context,
     }
     if (static_cast<int>(events->size()) == kEventsPerRead) continue;
     if (IsTerminal(job->state())) return grpc::Status::OK;
-    absl::SleepFor(kPollInterval);
+    // Until the job has news, or it is time to look anyway for news the
+    // notifier may have missed; in slices, to notice a cancelled call soon.
+    const absl::Time recheck =
+        absl::Now() +
+        (notifier_.listening() ? options_.watch_recheck : options_.watch_recheck_unnotified);
+    for (absl::Time now = absl::Now(); now < recheck && !context->IsCancelled();
+         now = absl::Now()) {
+      if (news.WaitForNews(std::min(kCancelCheck, recheck - now))) break;
+    }
   }
   return grpc::Status::CANCELLED;
 }

@@ -5,7 +5,9 @@
 #include <atomic>
 #include <cstdint>
 
+#include "absl/time/time.h"
 #include "kiln/v1/training.grpc.pb.h"
+#include "services/training/job_event_notifier.h"
 #include "services/training/job_store.h"
 #include "services/training/lease_store.h"
 
@@ -19,12 +21,19 @@ struct TrainingServiceOptions {
   // Open WatchJob streams at once: each holds a server thread, and with
   // public reads anyone may open one, so past this they are refused.
   int max_watchers = 32;
+  // How long a watcher waits for a notification before it reads the job
+  // again anyway: a notification lost with the notifier's connection
+  // delays events by no more than this.
+  absl::Duration watch_recheck = absl::Seconds(5);
+  // The same while the notifier is not listening, so nothing is notified.
+  absl::Duration watch_recheck_unnotified = absl::Seconds(1);
 };
 
 class TrainingServiceImpl final : public kiln::v1::TrainingService::Service {
  public:
-  TrainingServiceImpl(JobStore& jobs, LeaseStore& leases, TrainingServiceOptions options)
-      : jobs_(jobs), leases_(leases), options_(options) {}
+  TrainingServiceImpl(JobStore& jobs, LeaseStore& leases, JobEventNotifier& notifier,
+                      TrainingServiceOptions options)
+      : jobs_(jobs), leases_(leases), notifier_(notifier), options_(options) {}
 
   grpc::Status SubmitJob(grpc::ServerContext* context, const kiln::v1::SubmitJobRequest* request,
                          kiln::v1::Job* response) override;
@@ -64,6 +73,7 @@ class TrainingServiceImpl final : public kiln::v1::TrainingService::Service {
  private:
   JobStore& jobs_;
   LeaseStore& leases_;
+  JobEventNotifier& notifier_;
   const TrainingServiceOptions options_;
   std::atomic<int> watchers_{0};
 };

@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <future>
+#include <pqxx/pqxx>
 
 #include "gtest/gtest.h"
 #include "kiln/v1/training.grpc.pb.h"
@@ -10,6 +11,7 @@
 #include "services/common/db/migrations.h"
 #include "services/common/server.h"
 #include "services/common/sha256.h"
+#include "services/training/job_event_notifier.h"
 #include "services/training/lease_reaper.h"
 #include "services/training/training_migrations.h"
 #include "services/training/training_service.h"
@@ -33,7 +35,15 @@ class TrainingServiceTest : public kiln::testing::PostgresTest {
     settings.preprocess_address = "preprocess:7002";
     jobs_ = std::make_unique<JobStore>(*pool_);
     leases_ = std::make_unique<LeaseStore>(*pool_, settings);
-    service_ = std::make_unique<TrainingServiceImpl>(*jobs_, *leases_, TrainingServiceOptions{});
+    notifier_ = std::make_unique<JobEventNotifier>(database_uri());
+    StartService(TrainingServiceOptions{});
+  }
+
+  // (Re)starts the gRPC service on the same stores and notifier.
+  void StartService(const TrainingServiceOptions& options) {
+    if (server_) server_->Shutdown(absl::Seconds(1));
+    server_.reset();
+    service_ = std::make_unique<TrainingServiceImpl>(*jobs_, *leases_, *notifier_, options);
     server_ = kiln::testing::StartLoopbackServer({service_.get()});
     ASSERT_TRUE(server_);
     stub_ = kiln::v1::TrainingService::NewStub(MakeChannel(kiln::testing::LoopbackAddress(*server_)));
@@ -43,6 +53,7 @@ class TrainingServiceTest : public kiln::testing::PostgresTest {
     if (server_) server_->Shutdown(absl::Seconds(1));
     server_.reset();
     service_.reset();
+    notifier_.reset();
     leases_.reset();
     jobs_.reset();
     pool_.reset();
@@ -143,9 +154,57 @@ class TrainingServiceTest : public kiln::testing::PostgresTest {
     return events;
   }
 
+  // Options under which a watcher never reads again by itself within a
+  // test's deadlines: whatever it reports, it was told of.
+  static TrainingServiceOptions OnlyNotifiedWatchers() {
+    TrainingServiceOptions options;
+    options.watch_recheck = absl::Hours(1);
+    options.watch_recheck_unnotified = absl::Hours(1);
+    return options;
+  }
+
+  // The notifier's backend, once it is listening; 0 until then.
+  int ListeningNotifierPid(pqxx::connection& observer) {
+    if (!notifier_->listening()) return 0;
+    const pqxx::result rows = pqxx::nontransaction(observer).exec_params(
+        "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = $2",
+        database_name(), kNotifierApplicationName);
+    return rows.size() == 1 ? rows[0][0].as<int>() : 0;
+  }
+
+  // Transactions PostgreSQL committed in the test's database so far.
+  // Backends report their counts lazily (at most once a second, and up to
+  // 10 s after going idle) but always before they exit, so the pool's
+  // connections are closed first and their backends waited for.
+  int64_t CommittedTransactions() {
+    pqxx::connection observer(cluster().UriFor("postgres"));
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    for (;;) {
+      {
+        absl::StatusOr<db::Lease> lease = pool_->Acquire();
+        if (lease.ok()) lease->Discard();  // returning it closes the idle ones too
+      }
+      const int backends =
+          pqxx::nontransaction(observer)
+              .exec_params1("SELECT count(*) FROM pg_stat_activity WHERE datname = $1 "
+                            "AND application_name <> $2",
+                            database_name(), kNotifierApplicationName)[0]
+              .as<int>();
+      if (backends == 0) break;
+      EXPECT_LT(absl::Now(), deadline) << backends << " backends did not go away";
+      if (absl::Now() >= deadline) return -1;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    return pqxx::nontransaction(observer)
+        .exec_params1("SELECT xact_commit FROM pg_stat_database WHERE datname = $1",
+                      database_name())[0]
+        .as<int64_t>();
+  }
+
   std::unique_ptr<db::Pool> pool_;
   std::unique_ptr<JobStore> jobs_;
   std::unique_ptr<LeaseStore> leases_;
+  std::unique_ptr<JobEventNotifier> notifier_;
   std::unique_ptr<TrainingServiceImpl> service_;
   std::unique_ptr<GrpcServer> server_;
   std::unique_ptr<kiln::v1::TrainingService::Stub> stub_;
@@ -261,6 +320,111 @@ TEST_F(TrainingServiceTest, WatchesPastTheLimitAreRefusedAndTheRestStillWorks) {
     contexts[i]->TryCancel();
     watches[i]->Finish();
   }
+}
+
+// K8: every watcher read the job and its events five times a second, so a
+// few dozen watchers of jobs that sat queued for hours kept the database
+// pool busy that heartbeats need. Watchers now wait for a notification.
+TEST_F(TrainingServiceTest, WatchersOfAQuietJobCostTheDatabaseAlmostNothing) {
+  const kiln::v1::Job job = Submit({});
+  kiln::v1::WatchJobRequest request;
+  request.set_id(job.id());
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<kiln::v1::JobEvent>>> watches;
+  const int64_t before = CommittedTransactions();
+  for (int i = 0; i < 16; ++i) {
+    contexts.push_back(Context(kReaderToken));
+    watches.push_back(stub_->WatchJob(contexts.back().get(), request));
+    kiln::v1::JobEvent event;
+    ASSERT_TRUE(watches.back()->Read(&event)) << "watch " << i;  // the job's "queued"
+  }
+  absl::SleepFor(absl::Seconds(3));
+  for (size_t i = 0; i < watches.size(); ++i) {
+    contexts[i]->TryCancel();
+    watches[i]->Finish();
+  }
+  const int64_t committed = CommittedTransactions() - before;
+  // Polling cost about 16 watchers x 2 reads x 5/s x 3 s = 480.
+  EXPECT_LT(committed, 100);
+  EXPECT_GE(committed, 16);  // each watcher's first look, so the count is live
+}
+
+TEST_F(TrainingServiceTest, AWatcherIsToldOfEveryEventInOrderAsItHappens) {
+  StartService(OnlyNotifiedWatchers());
+  const kiln::v1::Job job = Submit({});
+  kiln::v1::WatchJobRequest request;
+  request.set_id(job.id());
+  auto context = Context(kReaderToken);  // its deadline bounds every wait below
+  auto watch = stub_->WatchJob(context.get(), request);
+  kiln::v1::JobEvent event;
+  ASSERT_TRUE(watch->Read(&event));
+  EXPECT_EQ(event.sequence(), 1);
+  EXPECT_EQ(event.state_changed().to(), kiln::v1::JOB_STATE_QUEUED);
+
+  // Each step waits for its event before the next, so each was notified.
+  std::optional<kiln::v1::Lease> lease = Lease(Register("worker-a"), 2000);
+  ASSERT_TRUE(lease);
+  ASSERT_TRUE(watch->Read(&event));
+  EXPECT_EQ(event.sequence(), 2);
+  EXPECT_EQ(event.state_changed().to(), kiln::v1::JOB_STATE_RUNNING);
+  for (int epoch = 1; epoch <= 3; ++epoch) {
+    ReportEpoch(lease->lease_id(), epoch, 1.0 / epoch);
+    ASSERT_TRUE(watch->Read(&event)) << "epoch " << epoch;
+    EXPECT_EQ(event.sequence(), 2 + epoch);
+    EXPECT_EQ(event.epoch_finished().epoch(), epoch);
+  }
+  kiln::v1::CompleteLeaseRequest complete;
+  complete.set_lease_id(lease->lease_id());
+  complete.mutable_result()->set_model("news");
+  complete.mutable_result()->set_version(1);
+  kiln::v1::Job done;
+  ASSERT_TRUE(stub_->CompleteLease(Context().get(), complete, &done).ok());
+  ASSERT_TRUE(watch->Read(&event));
+  EXPECT_EQ(event.sequence(), 6);
+  EXPECT_EQ(event.state_changed().to(), kiln::v1::JOB_STATE_SUCCEEDED);
+  EXPECT_FALSE(watch->Read(&event));  // the job has ended, so has the watch
+  const grpc::Status status = watch->Finish();
+  EXPECT_TRUE(status.ok()) << status.error_message();
+}
+
+TEST_F(TrainingServiceTest, ANotifierWhoseConnectionIsKilledReconnectsAndWatchersHearOn) {
+  StartService(OnlyNotifiedWatchers());
+  const kiln::v1::Job job = Submit({});
+  kiln::v1::WatchJobRequest request;
+  request.set_id(job.id());
+  auto context = Context(kReaderToken);
+  auto watch = stub_->WatchJob(context.get(), request);
+  kiln::v1::JobEvent event;
+  ASSERT_TRUE(watch->Read(&event));  // "queued"
+
+  pqxx::connection observer(cluster().UriFor("postgres"));
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  int listener = 0;
+  while ((listener = ListeningNotifierPid(observer)) == 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_NE(listener, 0) << "the notifier never listened";
+  ASSERT_TRUE(pqxx::nontransaction(observer)
+                  .exec_params1("SELECT pg_terminate_backend($1)", listener)[0]
+                  .as<bool>());
+  int again = 0;
+  while (((again = ListeningNotifierPid(observer)) == 0 || again == listener) &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_NE(again, 0) << "the notifier did not listen again";
+  ASSERT_NE(again, listener);
+
+  std::optional<kiln::v1::Lease> lease = Lease(Register("worker-a"), 2000);
+  ASSERT_TRUE(lease);
+  ASSERT_TRUE(watch->Read(&event));
+  EXPECT_EQ(event.state_changed().to(), kiln::v1::JOB_STATE_RUNNING);
+  // Told after the reconnection's own wake-up had been used up.
+  ReportEpoch(lease->lease_id(), 1, 0.5);
+  ASSERT_TRUE(watch->Read(&event));
+  EXPECT_EQ(event.epoch_finished().epoch(), 1);
+  context->TryCancel();
+  watch->Finish();
 }
 
 TEST_F(TrainingServiceTest, AGangOfTwoIsLeasedOnlyWhenTwoSlotsWait) {
