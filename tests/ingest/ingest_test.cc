@@ -206,6 +206,8 @@ TEST_F(IngestTest, JsonlAndCsvImportWithLineNumbersForBadRecords) {
   years->set_first(1933);
   years->set_last(1933);
   grpc::ClientContext context;
+  // A bulk read: a token even with public reads.
+  PrepareContext(context, kWriterToken, absl::Seconds(30));
   auto reader = stub_->QueryPosts(&context, query);
   kiln::v1::QueryPostsResponse page;
   ASSERT_TRUE(reader->Read(&page));
