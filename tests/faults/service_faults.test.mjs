@@ -166,7 +166,7 @@ test('every service SIGKILLed in turn during a job and restarted: the job comple
     // The lease holder's death costs one attempt; the registry down at the
     // publish costs none (rank 0 waits for it). Long enough to be still
     // training after the five restarts (about 3 s each).
-    const submitted = stack.json(['train', '--model', 'kills', '--epochs', '60',
+    const submitted = stack.json(['train', '--model', 'kills', '--epochs', '40',
       '--max-attempts', '2', '--detach']);
     await waitFor('a first epoch', () => Number(showJob(submitted.id).epochs_done) >= 1);
 
