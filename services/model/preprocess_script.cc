@@ -91,7 +91,7 @@ if (typeof module === 'object' && module !== null && module.exports) {
 
 }  // namespace
 
-absl::StatusOr<std::string> BuildPreprocessScript(int max_length,
+absl::StatusOr<std::string> BuildPreprocessScript(ModelInput /*input*/, int max_length,
                                                   const text::Vocabulary& vocabulary,
                                                   const std::vector<std::string>& classes) {
   const absl::string_view twin = kEmbeddedKilnTextJs;

@@ -15,7 +15,10 @@ namespace kiln::model {
 // passes vocab.json to KilnPreprocess.createPreprocessor, which checks that
 // the file belongs to this bundle. Internal error if the embedded twin
 // implements another spec version than kiln_text.
-absl::StatusOr<std::string> BuildPreprocessScript(int max_length,
+// What the model reads: the ids (article) or their TF-IDF vector (tfidf).
+enum class ModelInput { kIds, kTfidf };
+
+absl::StatusOr<std::string> BuildPreprocessScript(ModelInput input, int max_length,
                                                   const text::Vocabulary& vocabulary,
                                                   const std::vector<std::string>& classes);
 
