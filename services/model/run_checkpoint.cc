@@ -9,8 +9,11 @@ namespace {
 
 constexpr char kMagic[] = "KILNRUN1";
 constexpr size_t kMagicSize = sizeof(kMagic) - 1;
-// Magic, last and best epoch, best loss, two lengths.
-constexpr size_t kFieldsSize = kMagicSize + 4 + 4 + 8 + 8 + 8;
+// Epoch and examples, four training figures, the best and validation
+// flags, the validation examples and three figures.
+constexpr size_t kReportSize = 4 + 8 + 4 * 8 + 1 + 1 + 8 + 3 * 8;
+// Magic, last and best epoch, best loss, two reports, two lengths.
+constexpr size_t kFieldsSize = kMagicSize + 4 + 4 + 8 + 2 * kReportSize + 8 + 8;
 constexpr size_t kHeaderSize = kFieldsSize + 8;  // and the checksum
 
 uint64_t Fnv1a(const char* data, size_t size) {
@@ -37,6 +40,43 @@ T Get(const std::string& bytes, size_t& offset) {
   return value;
 }
 
+void PutReport(std::string& bytes, const RunEpochReport& report) {
+  const EpochMetrics& training = report.training;
+  Put<int32_t>(bytes, training.epoch);
+  Put<int64_t>(bytes, training.examples);
+  for (double value : {training.mean_loss, training.accuracy, training.seconds,
+                       training.samples_per_second}) {
+    Put<double>(bytes, value);
+  }
+  Put<uint8_t>(bytes, report.best);
+  Put<uint8_t>(bytes, report.validation.has_value());
+  const ValidationFigures validation = report.validation.value_or(ValidationFigures{});
+  Put<int64_t>(bytes, validation.examples);
+  for (double value : {validation.loss, validation.recall_at_1, validation.recall_at_3}) {
+    Put<double>(bytes, value);
+  }
+}
+
+RunEpochReport GetReport(const std::string& bytes, size_t& offset) {
+  RunEpochReport report;
+  EpochMetrics& training = report.training;
+  training.epoch = Get<int32_t>(bytes, offset);
+  training.examples = Get<int64_t>(bytes, offset);
+  for (double* value : {&training.mean_loss, &training.accuracy, &training.seconds,
+                        &training.samples_per_second}) {
+    *value = Get<double>(bytes, offset);
+  }
+  report.best = Get<uint8_t>(bytes, offset) != 0;
+  const bool validated = Get<uint8_t>(bytes, offset) != 0;
+  ValidationFigures validation;
+  validation.examples = Get<int64_t>(bytes, offset);
+  for (double* value : {&validation.loss, &validation.recall_at_1, &validation.recall_at_3}) {
+    *value = Get<double>(bytes, offset);
+  }
+  if (validated) report.validation = validation;
+  return report;
+}
+
 }  // namespace
 
 std::string EncodeRunCheckpoint(const RunCheckpoint& checkpoint) {
@@ -45,6 +85,8 @@ std::string EncodeRunCheckpoint(const RunCheckpoint& checkpoint) {
   Put<int32_t>(bytes, checkpoint.stopping.last_epoch);
   Put<int32_t>(bytes, checkpoint.stopping.best_epoch);
   Put<double>(bytes, checkpoint.stopping.best_loss);
+  PutReport(bytes, checkpoint.last_report);
+  PutReport(bytes, checkpoint.best_report);
   Put<uint64_t>(bytes, checkpoint.trainer.size());
   Put<uint64_t>(bytes, checkpoint.best_trainer.size());
   Put<uint64_t>(bytes, Fnv1a(bytes.data(), bytes.size()));
@@ -62,6 +104,8 @@ absl::StatusOr<RunCheckpoint> DecodeRunCheckpoint(const std::string& bytes) {
   checkpoint.stopping.last_epoch = Get<int32_t>(bytes, offset);
   checkpoint.stopping.best_epoch = Get<int32_t>(bytes, offset);
   checkpoint.stopping.best_loss = Get<double>(bytes, offset);
+  checkpoint.last_report = GetReport(bytes, offset);
+  checkpoint.best_report = GetReport(bytes, offset);
   const auto trainer_size = Get<uint64_t>(bytes, offset);
   const auto best_size = Get<uint64_t>(bytes, offset);
   if (Get<uint64_t>(bytes, offset) != Fnv1a(bytes.data(), kFieldsSize)) {

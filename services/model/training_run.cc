@@ -35,6 +35,8 @@ absl::StatusOr<RunEpochReport> TrainingRun::RunEpoch(const ProgressCallback& pro
   }
   report.best = stopping_.Record(report.validation ? std::optional<double>(report.validation->loss)
                                                    : std::nullopt);
+  last_report_ = report;
+  if (report.best) best_report_ = report;
   if (report.best && options_.keep_best) {
     absl::StatusOr<std::string> best = trainer_->SaveCheckpoint();
     if (!best.ok()) {
@@ -48,13 +50,16 @@ absl::StatusOr<RunEpochReport> TrainingRun::RunEpoch(const ProgressCallback& pro
 
 absl::StatusOr<std::string> TrainingRun::SaveCheckpoint() const {
   if (!options_.keep_best) {
-    return absl::FailedPreconditionError("training run: only a run that keeps the best epoch saves");
+    return absl::FailedPreconditionError(
+        "training run: only a run that keeps the best epoch saves");
   }
   if (epochs_done() == 0) {
     return absl::FailedPreconditionError("training run: nothing to save before the first epoch");
   }
   RunCheckpoint checkpoint;
   checkpoint.stopping = stopping_.state();
+  checkpoint.last_report = last_report_;
+  checkpoint.best_report = best_report_;
   if (best_epoch() == epochs_done()) {
     checkpoint.trainer = best_checkpoint_;  // already the trainer's state now
   } else {
@@ -83,6 +88,12 @@ absl::Status TrainingRun::RestoreCheckpoint(const std::string& bytes) {
                                             state.last_epoch));
   }
   if (absl::Status status = stopping_.Restore(state); !status.ok()) return status;
+  if (checkpoint->last_report.training.epoch != state.last_epoch ||
+      checkpoint->best_report.training.epoch != state.best_epoch) {
+    return absl::DataLossError("run checkpoint: its epoch reports are not its epochs'");
+  }
+  last_report_ = checkpoint->last_report;
+  best_report_ = checkpoint->best_report;
   best_checkpoint_.clear();
   if (options_.keep_best) {
     best_checkpoint_ = state.best_epoch == state.last_epoch ? std::move(checkpoint->trainer)

@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "services/model/early_stopping.h"
+#include "services/model/epoch_report.h"
 #include "services/model/model_weights.h"
 #include "services/model/trainer.h"
 #include "services/model/validation.h"
@@ -27,13 +28,6 @@ struct RunOptions {
   // Keep a copy of the best epoch's state, to ship it and to checkpoint the
   // run: only the rank that ships needs it.
   bool keep_best = true;
-};
-
-struct RunEpochReport {
-  EpochMetrics training;
-  std::optional<ValidationFigures> validation;  // unset without validation
-  // The best epoch so far: its weights ship unless a later epoch beats it.
-  bool best = false;
 };
 
 class TrainingRun {
@@ -54,6 +48,9 @@ class TrainingRun {
   int epochs_done() const { return stopping_.state().last_epoch; }
   int best_epoch() const { return stopping_.state().best_epoch; }
   bool validates() const { return validation_.size() > 0; }
+  // The reports of the last and the best epoch, also after RestoreCheckpoint.
+  const RunEpochReport& last_report() const { return last_report_; }
+  const RunEpochReport& best_report() const { return best_report_; }
 
   // Everything a resumed run needs (run_checkpoint.h); needs keep_best.
   absl::StatusOr<std::string> SaveCheckpoint() const;
@@ -72,6 +69,8 @@ class TrainingRun {
   EarlyStopping stopping_;
   // Trainer::SaveCheckpoint after the best epoch (with keep_best).
   std::string best_checkpoint_;
+  RunEpochReport last_report_;
+  RunEpochReport best_report_;
   // Set when an epoch trained but was not recorded: the run is no epoch's.
   absl::Status interrupted_;
   bool finished_ = false;

@@ -234,7 +234,14 @@ absl::Status LeaseRun::Run() {
   if (lease_.resume_epoch() > 0) {
     KILN_ASSIGN_OR_RETURN(std::string bytes, LoadCheckpoint(lease_.resume_epoch()));
     KILN_RETURN_IF_ERROR(run.RestoreCheckpoint(bytes));
-    if (rank == 0) reporter_.Resumed(lease_.resume_epoch());
+    if (rank == 0) {
+      reporter_.Resumed(lease_.resume_epoch());
+      // A worker killed between storing a checkpoint and reporting its epoch
+      // never reported it: the restored epochs are reported again, so that
+      // the job's last and best epoch are those the run goes on from.
+      if (run.best_epoch() != run.epochs_done()) reporter_.EpochFinished(run.best_report());
+      reporter_.EpochFinished(run.last_report());
+    }
   }
 
   while (!run.done()) {

@@ -53,8 +53,8 @@ TEST(DistributedRunTest, RanksStopAtTheSameEpochWithTheSameBest) {
     RankRun& out = runs[rank];
     out.status = communicator->Connect();
     if (!out.status.ok()) return;
-    auto trainer = Trainer::Create(shape, options, ShardExamples(training, shape.max_length, rank, 2),
-                                   communicator);
+    auto trainer = Trainer::Create(
+        shape, options, ShardExamples(training, shape.max_length, rank, 2), communicator);
     if (!trainer.ok()) {
       out.status = trainer.status();
       return;

@@ -73,6 +73,10 @@ TEST(EarlyStoppingTest, RestoreContinuesAndRefusesUnreachableStates) {
 TEST(RunCheckpointTest, RoundTripsAndRejectsDamage) {
   RunCheckpoint checkpoint;
   checkpoint.stopping = {9, 6, 0.4321};
+  checkpoint.last_report.training = {9, 500, 0.25, 0.9, 1.5, 333.3};
+  checkpoint.last_report.validation = ValidationFigures{50, 0.5, 0.8, 0.96};
+  checkpoint.best_report.training = {6, 500, 0.3, 0.85, 1.25, 400};
+  checkpoint.best_report.best = true;
   checkpoint.trainer = std::string(1000, 't');
   checkpoint.best_trainer = std::string(999, 'b');
   const std::string bytes = EncodeRunCheckpoint(checkpoint);
@@ -81,6 +85,15 @@ TEST(RunCheckpointTest, RoundTripsAndRejectsDamage) {
   EXPECT_EQ(decoded->stopping.last_epoch, 9);
   EXPECT_EQ(decoded->stopping.best_epoch, 6);
   EXPECT_EQ(decoded->stopping.best_loss, 0.4321);
+  EXPECT_EQ(decoded->last_report.training.epoch, 9);
+  EXPECT_EQ(decoded->last_report.training.samples_per_second, 333.3);
+  EXPECT_FALSE(decoded->last_report.best);
+  ASSERT_TRUE(decoded->last_report.validation);
+  EXPECT_EQ(decoded->last_report.validation->examples, 50);
+  EXPECT_EQ(decoded->last_report.validation->recall_at_3, 0.96);
+  EXPECT_EQ(decoded->best_report.training.mean_loss, 0.3);
+  EXPECT_TRUE(decoded->best_report.best);
+  EXPECT_FALSE(decoded->best_report.validation);
   EXPECT_EQ(decoded->trainer, checkpoint.trainer);
   EXPECT_EQ(decoded->best_trainer, checkpoint.best_trainer);
 
@@ -92,7 +105,8 @@ TEST(RunCheckpointTest, RoundTripsAndRejectsDamage) {
   EXPECT_TRUE(no_best->best_trainer.empty());
   EXPECT_TRUE(std::isinf(no_best->stopping.best_loss));
 
-  for (size_t at : {size_t{10}, size_t{20}, size_t{30}}) {  // epochs, loss, a length
+  // An epoch, the loss, a report, a length.
+  for (size_t at : {size_t{10}, size_t{20}, size_t{30}, size_t{180}}) {
     std::string flipped = bytes;
     flipped[at] ^= 0x01;
     EXPECT_TRUE(absl::IsDataLoss(DecodeRunCheckpoint(flipped).status())) << at;

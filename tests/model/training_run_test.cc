@@ -155,6 +155,17 @@ TEST(TrainingRunTest, ResumingAfterAnyEpochTakesTheSameDecisionsAndShipsTheSameW
       auto resumed = NewRun(3, keep_best);
       ASSERT_TRUE(resumed->RestoreCheckpoint(bytes).ok()) << stop_after;
       EXPECT_EQ(resumed->epochs_done(), stop_after);
+      // What it can report again of the epochs it restored.
+      const RunEpochReport& last = uninterrupted.reports[stop_after - 1];
+      EXPECT_EQ(resumed->last_report().training.epoch, stop_after);
+      EXPECT_EQ(resumed->last_report().training.mean_loss, last.training.mean_loss);
+      EXPECT_EQ(resumed->last_report().validation->loss, last.validation->loss);
+      EXPECT_EQ(resumed->last_report().best, last.best);
+      const int best_so_far = resumed->best_epoch();
+      EXPECT_TRUE(resumed->best_report().best);
+      EXPECT_EQ(resumed->best_report().training.epoch, best_so_far);
+      EXPECT_EQ(resumed->best_report().validation->loss,
+                uninterrupted.reports[best_so_far - 1].validation->loss);
       std::vector<RunEpochReport> reports;
       while (!resumed->done()) reports.push_back(resumed->RunEpoch().value());
       EXPECT_EQ(resumed->epochs_done(), uninterrupted.epochs_done) << stop_after;
@@ -221,6 +232,9 @@ TEST(TrainingRunTest, RefusesCheckpointsItCannotResumeExactly) {
   RunCheckpoint wrong_epoch = saved;
   wrong_epoch.stopping.last_epoch += 1;
   EXPECT_TRUE(absl::IsDataLoss(NewRun(3)->RestoreCheckpoint(EncodeRunCheckpoint(wrong_epoch))));
+  RunCheckpoint wrong_report = saved;
+  wrong_report.best_report = saved.last_report;
+  EXPECT_TRUE(absl::IsDataLoss(NewRun(3)->RestoreCheckpoint(EncodeRunCheckpoint(wrong_report))));
   // The trainer's checkpoint alone is not a run's.
   EXPECT_TRUE(absl::IsDataLoss(NewRun(3)->RestoreCheckpoint(saved.trainer)));
   EXPECT_TRUE(absl::IsFailedPrecondition(NewRun(3, false)->SaveCheckpoint().status()));
