@@ -74,10 +74,21 @@ int WatchJobToEnd(const CliContext& context, const std::string& job_id) {
       } else if (event.has_epoch_finished()) {
         bar.Finish();
         const auto& e = event.epoch_finished();
+        const std::string validation =
+            e.validation_examples() > 0
+                ? absl::StrFormat("  val loss %.4f  val recall@1 %.4f", e.validation_loss(),
+                                  e.validation_recall_at_1())
+                : "";
         std::cout << absl::StrFormat(
-                         "  epoch %3d  loss %.4f  accuracy %.4f  %9.0f samples/s  %6.2f s\n",
-                         e.epoch(), e.loss(), e.accuracy(), e.samples_per_second(), e.seconds())
+                         "  epoch %3d  loss %.4f  accuracy %.4f%s  %9.0f samples/s  %6.2f s%s\n",
+                         e.epoch(), e.loss(), e.accuracy(), validation, e.samples_per_second(),
+                         e.seconds(), e.best() && e.validation_examples() > 0 ? "  best" : "")
                   << std::flush;
+      } else if (event.has_early_stopped()) {
+        bar.Finish();
+        std::cout << "  stopped early after epoch " << event.early_stopped().epoch()
+                  << ": no lower validation loss since epoch "
+                  << event.early_stopped().best_epoch() << ", whose weights ship" << std::endl;
       } else if (event.has_resumed()) {
         bar.Finish();
         std::cout << "  resumed from the checkpoint of epoch " << event.resumed().epoch()

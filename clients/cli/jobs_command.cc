@@ -108,12 +108,21 @@ int Show(const CliContext& context, const std::string& id) {
   std::cout << absl::StrFormat(
       "  training   %d epochs, batch %d, learning rate %g, seed %d, world size %d\n",
       spec.epochs(), spec.batch_size(), spec.learning_rate(), spec.seed(), spec.world_size());
+  std::cout << absl::StrFormat("  validation %g of the training posts held out, patience %d\n",
+                               spec.validation_fraction(), spec.early_stopping_patience());
   std::cout << "  progress   epoch " << job.epochs_done() << " of " << spec.epochs()
             << ", attempt " << job.attempt() << " of " << spec.max_attempts() << "\n";
   if (job.has_last_epoch()) {
     std::cout << absl::StrFormat("  last epoch loss %.4f, accuracy %.4f, %.0f samples/s\n",
                                  job.last_epoch().loss(), job.last_epoch().accuracy(),
                                  job.last_epoch().samples_per_second());
+  }
+  if (job.has_best_epoch() && job.best_epoch().validation_examples() > 0) {
+    const kiln::v1::EpochMetrics& best = job.best_epoch();
+    std::cout << absl::StrFormat(
+        "  best epoch %d (ships): validation loss %.4f, recall@1 %.4f, recall@3 %.4f on %d posts\n",
+        best.epoch(), best.validation_loss(), best.validation_recall_at_1(),
+        best.validation_recall_at_3(), best.validation_examples());
   }
   if (!job.workers().empty()) std::cout << "  workers    " << absl::StrJoin(job.workers(), ", ") << "\n";
   std::cout << "  created    " << FormatTime(job.created_at().seconds()) << "\n";

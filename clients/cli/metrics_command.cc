@@ -53,6 +53,19 @@ std::vector<kiln::v1::EpochMetrics> EpochCurve(const CliContext& context, const 
   return curve;
 }
 
+// The epoch whose weights the job shipped, unset if the job cannot be read.
+kiln::v1::EpochMetrics ShippedEpoch(const CliContext& context, const std::string& job_id) {
+  if (job_id.empty()) return {};
+  auto stub = kiln::v1::TrainingService::NewStub(MakeChannel(context.training_address));
+  grpc::ClientContext call;
+  PrepareContext(call, context.token, absl::Seconds(30));
+  kiln::v1::GetJobRequest request;
+  request.set_id(job_id);
+  kiln::v1::Job job;
+  if (!stub->GetJob(&call, request, &job).ok()) return {};  // extra, like the curve
+  return job.best_epoch();
+}
+
 std::string Short(const std::string& category) {
   return category.size() <= 12 ? category : category.substr(0, 5) + "~" + category.substr(category.size() - 6);
 }
@@ -81,12 +94,15 @@ int Metrics(const CliContext& context, const std::string& text) {
     return 1;
   }
   const std::vector<kiln::v1::EpochMetrics> curve = EpochCurve(context, version.lineage().job_id());
+  const kiln::v1::EpochMetrics shipped = ShippedEpoch(context, version.lineage().job_id());
 
   if (context.json) {
     std::cout << "{\"model\":\"" << version.model() << "\",\"version\":" << version.version()
               << ",\"report\":" << ToJson(*report) << ",\"epochs\":[";
     for (size_t i = 0; i < curve.size(); ++i) std::cout << (i ? "," : "") << ToJson(curve[i]);
-    std::cout << "]}\n";
+    std::cout << "]";
+    if (shipped.epoch() > 0) std::cout << ",\"best_epoch\":" << ToJson(shipped);
+    std::cout << "}\n";
     return 0;
   }
   std::cout << absl::StrFormat("%s version %d (%s), %d test posts, report %s\n", version.model(),
@@ -118,15 +134,32 @@ int Metrics(const CliContext& context, const std::string& text) {
   confusion.Print(std::cout);
 
   if (!curve.empty()) {
-    std::cout << "\ntraining (" << version.lineage().job_id() << ")\n";
+    std::cout << "\ntraining (" << version.lineage().job_id() << ")";
+    if (shipped.epoch() > 0) std::cout << ", shipped epoch " << shipped.epoch();
+    std::cout << "\n";
     double max_loss = 0;
-    for (const auto& e : curve) max_loss = std::max(max_loss, e.loss());
-    Table epochs({"EPOCH", "LOSS", "ACCURACY", "SAMPLES/S", ""});
+    bool validated = false;
+    for (const auto& e : curve) {
+      max_loss = std::max(max_loss, e.loss());
+      validated = validated || e.validation_examples() > 0;
+    }
+    std::vector<std::string> header = {"EPOCH", "LOSS", "ACCURACY"};
+    if (validated) header.insert(header.end(), {"VAL LOSS", "VAL R@1", "VAL R@3"});
+    header.insert(header.end(), {"SAMPLES/S", ""});
+    Table epochs(header);
     for (const auto& e : curve) {
       const int bar = max_loss > 0 ? static_cast<int>(30 * e.loss() / max_loss + 0.5) : 0;
-      epochs.AddRow({absl::StrCat(e.epoch()), absl::StrFormat("%.4f", e.loss()),
-                     absl::StrFormat("%.4f", e.accuracy()),
-                     absl::StrFormat("%.0f", e.samples_per_second()), std::string(bar, '#')});
+      std::vector<std::string> row = {absl::StrCat(e.epoch()), absl::StrFormat("%.4f", e.loss()),
+                                      absl::StrFormat("%.4f", e.accuracy())};
+      if (validated) {
+        row.insert(row.end(), {absl::StrFormat("%.4f", e.validation_loss()),
+                               absl::StrFormat("%.4f", e.validation_recall_at_1()),
+                               absl::StrFormat("%.4f", e.validation_recall_at_3())});
+      }
+      row.insert(row.end(), {absl::StrFormat("%.0f", e.samples_per_second()),
+                             std::string(bar, '#') + (e.epoch() == shipped.epoch() ? " <- shipped"
+                                                                                   : "")});
+      epochs.AddRow(row);
     }
     epochs.Print(std::cout);
   }

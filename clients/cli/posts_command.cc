@@ -19,6 +19,8 @@ struct PostsOptions {
   std::string categories;
   std::string years = "1-9999";
   int64_t limit = 0;
+  double holdout = 0;  // 0: every post
+  std::string side = "held-out";
 };
 
 int Posts(const CliContext& context, const PostsOptions& options) {
@@ -29,6 +31,13 @@ int Posts(const CliContext& context, const PostsOptions& options) {
   if (!ParseYearRanges(options.years, dataset.mutable_years())) {
     std::cerr << "kiln posts: --years wants ranges like 1990-2000[,2001-2002]\n";
     return 2;
+  }
+  if (options.holdout != 0) {
+    // A job with validation_fraction F validates on the held-out side of
+    // holdout F and trains on the rest.
+    dataset.mutable_holdout()->set_fraction(options.holdout);
+    dataset.mutable_holdout()->set_side(options.side == "rest" ? kiln::v1::HOLDOUT_SIDE_REST
+                                                               : kiln::v1::HOLDOUT_SIDE_HELD_OUT);
   }
   data::DataClient client(MakeChannel(context.data_address), context.token);
   int64_t written = 0;
@@ -80,6 +89,11 @@ void AddPostsCommands(CLI::App& app, CliContext& context, Action& run) {
   posts->add_option("--categories", options->categories, "comma-separated categories")->required();
   posts->add_option("--years", options->years, "year ranges, e.g. 1990-2000")->capture_default_str();
   posts->add_option("--limit", options->limit, "at most this many (0 = all)");
+  posts->add_option("--holdout", options->holdout,
+                    "only one side of the split a job with this validation_fraction makes");
+  posts->add_option("--side", options->side,
+                    "with --holdout: held-out (the validation posts, default) or rest")
+      ->check(CLI::IsMember({"held-out", "rest"}));
   posts->callback([&context, &run, options] {
     run = [&context, options] { return Posts(context, *options); };
   });

@@ -37,6 +37,8 @@ struct TrainOptions {
   std::string weights;
   int max_attempts = 0;
   std::string description;
+  double validation_fraction = -1;  // < 0: unset
+  int patience = -1;                // < 0: unset
   bool detach = false;
 };
 
@@ -92,6 +94,8 @@ int Train(const CliContext& context, const TrainOptions& options) {
   if (options.weights == "uint8") spec.set_weight_encoding(kiln::v1::WEIGHT_ENCODING_UINT8);
   if (options.max_attempts) spec.set_max_attempts(options.max_attempts);
   if (!options.description.empty()) spec.set_description(options.description);
+  if (options.validation_fraction >= 0) spec.set_validation_fraction(options.validation_fraction);
+  if (options.patience >= 0) spec.set_early_stopping_patience(options.patience);
 
   auto stub = kiln::v1::TrainingService::NewStub(MakeChannel(context.training_address));
   grpc::ClientContext call;
@@ -153,6 +157,12 @@ void AddTrainCommand(CLI::App& app, CliContext& context, Action& run) {
       ->check(CLI::IsMember({"float32", "float16", "uint8"}));
   command->add_option("--max-attempts", o->max_attempts, "leases before the job fails");
   command->add_option("--description", o->description, "free text");
+  command->add_option("--validation-fraction", o->validation_fraction,
+                      "share of the training posts held out for validation, 0..0.5 (default "
+                      "0.1; 0 = none, the last epoch ships)");
+  command->add_option("--patience", o->patience,
+                      "epochs without a lower validation loss before training stops (default 3; "
+                      "0 = every epoch)");
   command->add_flag("--detach", o->detach, "return after submitting");
   command->callback([&context, &run, o] { run = [&context, o] { return Train(context, *o); }; });
 }

@@ -151,6 +151,19 @@ absl::Status ValidateDatasetSpec(const kiln::v1::DatasetSpec& spec, absl::string
           absl::StrCat(field, ".sources[", i, "]: must be 1..512 bytes of UTF-8"));
     }
   }
+  if (spec.has_holdout()) {
+    const kiln::v1::Holdout& holdout = spec.holdout();
+    if (!(holdout.fraction() > 0 && holdout.fraction() < 1)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, ".holdout.fraction is ", holdout.fraction(),
+          "; allowed: (0, 1), or leave holdout unset to read every post"));
+    }
+    if (holdout.side() != kiln::v1::HOLDOUT_SIDE_REST &&
+        holdout.side() != kiln::v1::HOLDOUT_SIDE_HELD_OUT) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".holdout.side must be HOLDOUT_SIDE_REST or HOLDOUT_SIDE_HELD_OUT"));
+    }
+  }
   return ValidateYearRanges(spec.years(), absl::StrCat(field, ".years"));
 }
 

@@ -21,7 +21,8 @@ bool IsValidCategory(absl::string_view name);
 
 // `field` names the spec in messages, e.g. "dataset" or "spec.train_years".
 // Requires at least one category and one year range; categories valid and
-// distinct; ranges within 1..9999, first <= last, not overlapping.
+// distinct; ranges within 1..9999, first <= last, not overlapping; a
+// holdout with a fraction in (0, 1) and a side.
 absl::Status ValidateDatasetSpec(const kiln::v1::DatasetSpec& spec, absl::string_view field);
 
 // Same rules for a list of year ranges alone.

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "services/common/db/transaction.h"
+#include "services/data/holdout.h"
 #include "services/data/post_validation.h"
 
 namespace kiln::data {
@@ -33,6 +34,12 @@ std::string DatasetFilter(pqxx::transaction_base& tx, const kiln::v1::DatasetSpe
       sources.push_back(absl::StrCat("starts_with(source, ", tx.quote(prefix), ")"));
     }
     absl::StrAppend(&filter, " AND (", absl::StrJoin(sources, " OR "), ")");
+  }
+  if (dataset.has_holdout()) {
+    // COLLATE "C": byte order, which is numeric order for hex digits.
+    absl::StrAppend(&filter, " AND left(content_hash, 16) COLLATE \"C\" ",
+                    dataset.holdout().side() == kiln::v1::HOLDOUT_SIDE_HELD_OUT ? "<" : ">=",
+                    " '", HeldOutBound(dataset.holdout().fraction()), "'");
   }
   return filter;
 }

@@ -62,7 +62,8 @@ std::optional<kiln::v1::Job> ReadJob(pqxx::transaction_base& tx, int64_t id, boo
           "extract(epoch FROM j.started_at), extract(epoch FROM j.finished_at), "
           "(SELECT string_agg(w.name, ',' ORDER BY l.rank) FROM training.leases l "
           " JOIN training.workers w ON w.id = l.worker_id "
-          " WHERE l.job_id = j.id AND l.attempt = j.attempt) "
+          " WHERE l.job_id = j.id AND l.attempt = j.attempt), "
+          "j.best_epoch::text "
           "FROM training.jobs j WHERE j.id = $1",
           lock ? " FOR UPDATE OF j" : ""),
       id);
@@ -86,6 +87,7 @@ std::optional<kiln::v1::Job> ReadJob(pqxx::transaction_base& tx, int64_t id, boo
       job.add_workers(std::string(name));
     }
   }
+  if (!row[12].is_null()) (void)FromJson(row[12].as<std::string>(), job.mutable_best_epoch());
   return job;
 }
 

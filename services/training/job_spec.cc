@@ -118,6 +118,10 @@ void ApplyDefaults(kiln::v1::JobSpec& spec, int default_max_attempts) {
     spec.set_weight_encoding(kiln::v1::WEIGHT_ENCODING_FLOAT32);
   }
   if (spec.max_attempts() == 0) spec.set_max_attempts(default_max_attempts);
+  // Presence, not zero, marks these unset: 0 turns validation or early
+  // stopping off.
+  if (!spec.has_validation_fraction()) spec.set_validation_fraction(0.1);
+  if (!spec.has_early_stopping_patience()) spec.set_early_stopping_patience(3);
 }
 
 absl::Status ValidateJobSpec(const kiln::v1::JobSpec& spec) {
@@ -187,6 +191,13 @@ absl::Status ValidateJobSpec(const kiln::v1::JobSpec& spec) {
   }
   KILN_RETURN_IF_ERROR(ValidateArchitecture(spec));
   KILN_RETURN_IF_ERROR(CheckRange("max_attempts", spec.max_attempts(), 1, 100));
+  if (!(spec.validation_fraction() >= 0 && spec.validation_fraction() <= 0.5)) {
+    return absl::InvalidArgumentError(absl::StrCat("spec.validation_fraction is ",
+                                                   spec.validation_fraction(),
+                                                   "; allowed: 0..0.5 (0 = no validation)"));
+  }
+  KILN_RETURN_IF_ERROR(
+      CheckRange("early_stopping_patience", spec.early_stopping_patience(), 0, 1000));
   if (spec.description().size() > 1024) {
     return absl::InvalidArgumentError("spec.description is over 1024 bytes");
   }

@@ -306,6 +306,10 @@ absl::StatusOr<kiln::v1::LeaseStatus> LeaseStore::AppendEvents(
             "WHERE id = $1 AND attempt = $4",
             lease.job_id, event.epoch_finished().epoch(), ToJson(event.epoch_finished()),
             lease.attempt);
+        if (event.epoch_finished().best()) {
+          tx.exec_params("UPDATE training.jobs SET best_epoch = $2 WHERE id = $1 AND attempt = $3",
+                         lease.job_id, ToJson(event.epoch_finished()), lease.attempt);
+        }
       }
       AppendEvent(tx, lease.job_id, lease.attempt, event);
     }

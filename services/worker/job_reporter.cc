@@ -1,5 +1,6 @@
 #include "services/worker/job_reporter.h"
 
+#include "absl/strings/str_cat.h"
 #include "services/common/client.h"
 #include "services/common/log.h"
 
@@ -52,9 +53,14 @@ void JobReporter::Progress(const model::StepProgress& progress) {
   Send(std::move(event));
 }
 
-void JobReporter::EpochFinished(const model::EpochMetrics& metrics) {
+void JobReporter::EpochFinished(const model::RunEpochReport& report) {
+  const model::EpochMetrics& metrics = report.training;
   log::Info("epoch ", metrics.epoch, ": loss ", metrics.mean_loss, ", accuracy ",
-            metrics.accuracy, ", ", metrics.samples_per_second, " samples/s");
+            metrics.accuracy, ", ", metrics.samples_per_second, " samples/s",
+            report.validation ? absl::StrCat(", validation loss ", report.validation->loss,
+                                             ", recall@1 ", report.validation->recall_at_1)
+                              : std::string(),
+            report.best ? " (best so far)" : "");
   kiln::v1::JobEvent event;
   auto* e = event.mutable_epoch_finished();
   e->set_epoch(metrics.epoch);
@@ -62,6 +68,21 @@ void JobReporter::EpochFinished(const model::EpochMetrics& metrics) {
   e->set_accuracy(metrics.accuracy);
   e->set_samples_per_second(metrics.samples_per_second);
   e->set_seconds(metrics.seconds);
+  if (report.validation) {
+    e->set_validation_examples(report.validation->examples);
+    e->set_validation_loss(report.validation->loss);
+    e->set_validation_recall_at_1(report.validation->recall_at_1);
+    e->set_validation_recall_at_3(report.validation->recall_at_3);
+  }
+  e->set_best(report.best);
+  Send(std::move(event));
+}
+
+void JobReporter::EarlyStopped(int epoch, int best_epoch) {
+  log::Info("stopped early after epoch ", epoch, "; shipping epoch ", best_epoch);
+  kiln::v1::JobEvent event;
+  event.mutable_early_stopped()->set_epoch(epoch);
+  event.mutable_early_stopped()->set_best_epoch(best_epoch);
   Send(std::move(event));
 }
 

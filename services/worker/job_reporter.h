@@ -7,6 +7,7 @@
 #include "absl/time/time.h"
 #include "kiln/v1/training.grpc.pb.h"
 #include "services/model/trainer.h"
+#include "services/model/training_run.h"
 #include "services/worker/lease_keeper.h"
 
 namespace kiln::worker {
@@ -23,7 +24,9 @@ class JobReporter {
 
   void Log(const std::string& level, const std::string& message);
   void Progress(const model::StepProgress& progress);
-  void EpochFinished(const model::EpochMetrics& metrics);
+  void EpochFinished(const model::RunEpochReport& report);
+  // Training stopped after `epoch`, before the spec's last one.
+  void EarlyStopped(int epoch, int best_epoch);
   void Resumed(int epoch);
 
  private:

@@ -13,6 +13,7 @@
 #include "services/common/status.h"
 #include "services/model/communicator.h"
 #include "services/model/trainer.h"
+#include "services/model/training_run.h"
 #include "services/registry/registry_client.h"
 #include "services/training/job_footprint.h"
 #include "services/worker/job_reporter.h"
@@ -195,9 +196,20 @@ absl::Status LeaseRun::Run() {
   KILN_ASSIGN_OR_RETURN(model::Examples shard,
                         FetchExamples(*preprocess, settings_.token, spec, vocabulary.id(), rank,
                                       lease_.world_size()));
+  KILN_ASSIGN_OR_RETURN(model::Examples validation,
+                        FetchValidationExamples(*preprocess, settings_.token, spec,
+                                                vocabulary.id()));
   if (rank == 0) {
     reporter_.Log("info", absl::StrCat("vocabulary ", vocabulary.id(), ": ", vocabulary.size(),
                                        " ids from ", vocabulary.post_count(), " training posts"));
+    if (spec.validation_fraction() > 0) {
+      reporter_.Log(validation.size() > 0 ? "info" : "warning",
+                    validation.size() > 0
+                        ? absl::StrCat(validation.size(), " validation posts held out")
+                        : absl::StrCat("validation_fraction ", spec.validation_fraction(),
+                                       " holds out none of the training posts: no validation, "
+                                       "the last epoch ships"));
+    }
   }
   KILN_RETURN_IF_ERROR(training::CheckFootprint(spec, vocabulary.size(),
                                                 settings_.memory_budget_bytes,
@@ -216,37 +228,52 @@ absl::Status LeaseRun::Run() {
   KILN_ASSIGN_OR_RETURN(std::unique_ptr<model::Trainer> trainer,
                         model::Trainer::Create(ShapeOf(spec, vocabulary.size()), options,
                                                std::move(shard), communicator.get()));
+  // Every rank validates and decides when to stop; only rank 0, which
+  // checkpoints and ships, keeps the best epoch's weights.
+  model::RunOptions run_options;
+  run_options.patience = spec.early_stopping_patience();
+  run_options.keep_best = rank == 0;
+  model::TrainingRun run(std::move(trainer), std::move(validation), run_options);
 
   if (lease_.resume_epoch() > 0) {
     KILN_ASSIGN_OR_RETURN(std::string bytes, LoadCheckpoint(lease_.resume_epoch()));
-    KILN_RETURN_IF_ERROR(trainer->RestoreCheckpoint(bytes));
-    if (rank == 0) reporter_.Resumed(lease_.resume_epoch());
+    KILN_RETURN_IF_ERROR(run.RestoreCheckpoint(bytes));
+    if (rank == 0) {
+      reporter_.Resumed(lease_.resume_epoch());
+      // A worker killed between storing a checkpoint and reporting its epoch
+      // never reported it: the restored epochs are reported again, so that
+      // the job's last and best epoch are those the run goes on from.
+      if (run.best_epoch() != run.epochs_done()) reporter_.EpochFinished(run.best_report());
+      reporter_.EpochFinished(run.last_report());
+    }
   }
 
-  while (!trainer->done()) {
-    absl::StatusOr<model::EpochMetrics> metrics = trainer->RunEpoch(
+  while (!run.done()) {
+    absl::StatusOr<model::RunEpochReport> report = run.RunEpoch(
         [&](const model::StepProgress& progress) {
           if (rank == 0) reporter_.Progress(progress);
         },
         [&] { return ShouldStop(); });
     if (ShouldStop()) return absl::CancelledError("the lease ended");
-    if (!metrics.ok()) return metrics.status();
+    if (!report.ok()) return report.status();
     if (rank == 0) {
       // The checkpoint is stored before the epoch is reported, so that a job
       // showing N epochs done resumes from epoch N if a worker dies now.
-      KILN_ASSIGN_OR_RETURN(std::string bytes, trainer->SaveCheckpoint());
-      if (absl::Status saved = SaveCheckpoint(metrics->epoch, bytes); !saved.ok()) {
+      KILN_ASSIGN_OR_RETURN(std::string bytes, run.SaveCheckpoint());
+      if (absl::Status saved = SaveCheckpoint(run.epochs_done(), bytes); !saved.ok()) {
         // The training service (or its database) away or failing for a
         // while costs a checkpoint, not the attempt: the next epoch's is
         // tried again. A lost lease stops the run through ShouldStop().
         if (!IsRetryable(saved)) return saved;
-        log::Warning(job.id(), ": the checkpoint of epoch ", metrics->epoch,
+        log::Warning(job.id(), ": the checkpoint of epoch ", run.epochs_done(),
                      " could not be stored, training on: ", saved.message());
       }
-      reporter_.EpochFinished(*metrics);
+      reporter_.EpochFinished(*report);
     }
   }
   if (rank != 0) return absl::OkStatus();
+  if (run.stopped_early()) reporter_.EarlyStopped(run.epochs_done(), run.best_epoch());
+  KILN_ASSIGN_OR_RETURN(model::ModelWeights weights, run.TakeBestWeights());
 
   KILN_ASSIGN_OR_RETURN(text::Vocabulary words,
                         FetchVocabulary(*preprocess, settings_.token, vocabulary.id()));
@@ -255,7 +282,7 @@ absl::Status LeaseRun::Run() {
   registry::RegistryClient registry(
       MakeChannel(Either(settings_.registry_address, lease_.registry_address())), settings_.token);
   KILN_ASSIGN_OR_RETURN(result_, ShipModel(*evaluation, registry, settings_.token, job,
-                                           trainer->ExportWeights(), words, vocabulary,
+                                           weights, words, vocabulary,
                                            [this] { return ConfirmLease(); }));
   return absl::OkStatus();
 }

@@ -10,7 +10,12 @@
 
 namespace kiln::worker {
 
+// The training years without the validation posts; the vocabulary and every
+// training example come from these.
 kiln::v1::DatasetSpec TrainDataset(const kiln::v1::JobSpec& spec);
+// The validation_fraction of the training years held out by content hash
+// (DatasetSpec.holdout); only meaningful when validation_fraction > 0.
+kiln::v1::DatasetSpec ValidationDataset(const kiln::v1::JobSpec& spec);
 kiln::v1::DatasetSpec TestDataset(const kiln::v1::JobSpec& spec);
 
 // Builds (or finds: vocabularies are content-addressed, so every rank gets
@@ -26,6 +31,13 @@ absl::StatusOr<model::Examples> FetchExamples(kiln::v1::PreprocessService::Stub&
                                               const kiln::v1::JobSpec& spec,
                                               const std::string& vocabulary_id, int rank,
                                               int world_size);
+
+// Every validation example, unsharded: each rank scores the whole set, so
+// all ranks reach the same early-stopping decision without talking. Empty
+// when the spec has no validation.
+absl::StatusOr<model::Examples> FetchValidationExamples(
+    kiln::v1::PreprocessService::Stub& preprocess, const std::string& token,
+    const kiln::v1::JobSpec& spec, const std::string& vocabulary_id);
 
 // The vocabulary's words, for the bundle's vocab.json.
 absl::StatusOr<text::Vocabulary> FetchVocabulary(kiln::v1::PreprocessService::Stub& preprocess,

@@ -263,7 +263,8 @@ test('every command of the README CLI table works through `run --rm cli` and fro
 });
 
 test('docker kill of a worker holding a rank: the job resumes from its checkpoint; a PostgreSQL restart mid-job: it completes', async () => {
-  const submitted = kiln('train', '--world-size', '2', '--epochs', '40', '--detach');
+  const submitted = kiln('train', '--world-size', '2', '--epochs', '40', '--patience', '0',
+    '--detach');
   const running = await waitFor('two epochs', () => {
     const current = job(submitted.id);
     return Number(current.epochs_done) >= 2 ? current : null;
@@ -283,7 +284,7 @@ test('docker kill of a worker holding a rank: the job resumes from its checkpoin
   figures.killToDoneSeconds = (Date.now() - killedAt) / 1000;
   assert.ok(!job(submitted.id).workers.includes(victim));
 
-  const second = kiln('train', '--epochs', '40', '--detach');
+  const second = kiln('train', '--epochs', '40', '--patience', '0', '--detach');
   await waitFor('two epochs', () => Number(job(second.id).epochs_done) >= 2);
   const restartedAt = Date.now();
   composeOk('restart', 'postgres');

@@ -1,10 +1,16 @@
 // The data service over real gRPC on loopback with a real PostgreSQL.
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
+#include <cmath>
+#include <pqxx/pqxx>
+#include <set>
+
 #include "gtest/gtest.h"
 #include "kiln/v1/data.grpc.pb.h"
 #include "services/common/client.h"
 #include "services/common/db/migrations.h"
+#include "services/common/db/transaction.h"
 #include "services/common/server.h"
 #include "services/common/validation.h"
 #include "services/data/data_migrations.h"
@@ -235,6 +241,87 @@ TEST_F(DataServiceTest, QueryPagesByKeysetFiltersAndShards) {
   EXPECT_EQ(Query(by_source).size(), 25u);
 }
 
+// Whether the post is held out by a holdout of `fraction`, worked out here
+// from the rule in common.proto, independently of the service's SQL.
+bool HeldOutByRule(const kiln::v1::Post& post, double fraction) {
+  const uint64_t prefix = std::stoull(post.content_hash().substr(0, 16), nullptr, 16);
+  return static_cast<long double>(prefix) < static_cast<long double>(fraction) * 0x1p64L;
+}
+
+kiln::v1::DatasetSpec WithHoldout(kiln::v1::DatasetSpec dataset, double fraction,
+                                  kiln::v1::HoldoutSide side) {
+  dataset.mutable_holdout()->set_fraction(fraction);
+  dataset.mutable_holdout()->set_side(side);
+  return dataset;
+}
+
+// K10: a job's validation posts must be the same for every rank and every
+// attempt, so the split may depend on nothing but a post's content: not on
+// its id, the import order, the shard or the world size.
+TEST_F(DataServiceTest, HoldoutSidesFollowTheContentHashWhateverTheIdsShardsOrImportOrder) {
+  std::vector<kiln::v1::PostInput> posts;
+  for (int i = 0; i < 400; ++i) {
+    posts.push_back(MakePost("post number " + std::to_string(i),
+                             i % 2 ? "sci.space" : "sci.med", 1922 + i % 30));
+  }
+  const kiln::v1::DatasetSpec all = Dataset({"sci.space", "sci.med"}, 1922, 1953);
+  // The content hashes of each side, read the ways a job's ranks read them.
+  auto side = [&](double fraction, kiln::v1::HoldoutSide which, int shard_count) {
+    std::set<std::string> hashes;
+    for (int shard = 0; shard < shard_count; ++shard) {
+      kiln::v1::QueryPostsRequest request;
+      *request.mutable_dataset() = WithHoldout(all, fraction, which);
+      request.set_shard_count(shard_count);
+      request.set_shard_index(shard);
+      request.set_page_size(7);
+      for (const auto& post : Query(request)) {
+        EXPECT_EQ(HeldOutByRule(post, fraction), which == kiln::v1::HOLDOUT_SIDE_HELD_OUT)
+            << post.content_hash() << " at fraction " << fraction;
+        EXPECT_TRUE(hashes.insert(post.content_hash()).second) << "read twice";
+      }
+    }
+    return hashes;
+  };
+
+  kiln::v1::ImportPostsResponse response;
+  ASSERT_TRUE(Import({posts}, response).ok());
+  ASSERT_EQ(response.imported(), 400);
+  const std::set<std::string> held_out = side(0.1, kiln::v1::HOLDOUT_SIDE_HELD_OUT, 1);
+  const std::set<std::string> rest = side(0.1, kiln::v1::HOLDOUT_SIDE_REST, 1);
+  EXPECT_EQ(held_out.size() + rest.size(), 400u);
+  for (const std::string& hash : held_out) EXPECT_EQ(rest.count(hash), 0u) << hash;
+  // About a tenth (the mean is 40, the standard deviation 6).
+  EXPECT_GE(held_out.size(), 20u);
+  EXPECT_LE(held_out.size(), 60u);
+  for (int shards : {2, 3, 5}) {
+    EXPECT_EQ(side(0.1, kiln::v1::HOLDOUT_SIDE_HELD_OUT, shards), held_out) << shards;
+    EXPECT_EQ(side(0.1, kiln::v1::HOLDOUT_SIDE_REST, shards), rest) << shards;
+  }
+  // A larger fraction holds out more and keeps what a smaller one held out.
+  const std::set<std::string> wider = side(0.3, kiln::v1::HOLDOUT_SIDE_HELD_OUT, 1);
+  EXPECT_GT(wider.size(), held_out.size());
+  EXPECT_TRUE(std::includes(wider.begin(), wider.end(), held_out.begin(), held_out.end()));
+
+  grpc::ClientContext count_context;
+  PrepareContext(count_context, kReaderToken);
+  kiln::v1::CountPostsRequest count;
+  *count.mutable_dataset() = WithHoldout(all, 0.1, kiln::v1::HOLDOUT_SIDE_HELD_OUT);
+  kiln::v1::CountPostsResponse counts;
+  ASSERT_TRUE(stub_->CountPosts(&count_context, count, &counts).ok());
+  EXPECT_EQ(counts.total(), static_cast<int64_t>(held_out.size()));
+
+  // The same posts imported again in the opposite order get other ids.
+  ASSERT_TRUE(db::RunInTransaction(*pool_, [](pqxx::work& tx) {
+                tx.exec("DELETE FROM data.posts");
+                return absl::OkStatus();
+              }).ok());
+  std::reverse(posts.begin(), posts.end());
+  ASSERT_TRUE(Import({posts}, response).ok());
+  ASSERT_EQ(response.imported(), 400);
+  EXPECT_EQ(side(0.1, kiln::v1::HOLDOUT_SIDE_HELD_OUT, 1), held_out);
+  EXPECT_EQ(side(0.1, kiln::v1::HOLDOUT_SIDE_REST, 4), rest);
+}
+
 TEST_F(DataServiceTest, CountsPerCategoryAndStats) {
   kiln::v1::ImportPostsResponse response;
   ASSERT_TRUE(Import({{MakePost("a", "sci.space", 1930, "20news-bydate-train/sci.space/1"),
@@ -288,6 +375,26 @@ TEST_F(DataServiceTest, BadQueriesNameTheField) {
   status = stub_->CountPosts(&count_context, count, &counts);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(status.error_message().find("listed twice"), std::string::npos);
+
+  const std::vector<std::pair<kiln::v1::DatasetSpec, std::string>> holdouts = {
+      {WithHoldout(Dataset({"sci.space"}, 1, 2), 0, kiln::v1::HOLDOUT_SIDE_REST),
+       "dataset.holdout.fraction is 0; allowed: (0, 1)"},
+      {WithHoldout(Dataset({"sci.space"}, 1, 2), 1, kiln::v1::HOLDOUT_SIDE_HELD_OUT),
+       "dataset.holdout.fraction is 1; allowed: (0, 1)"},
+      {WithHoldout(Dataset({"sci.space"}, 1, 2), std::nan(""), kiln::v1::HOLDOUT_SIDE_REST),
+       "dataset.holdout.fraction is nan"},
+      {WithHoldout(Dataset({"sci.space"}, 1, 2), 0.1, kiln::v1::HOLDOUT_SIDE_UNSPECIFIED),
+       "dataset.holdout.side must be"},
+  };
+  for (const auto& [dataset, expected] : holdouts) {
+    grpc::ClientContext holdout_context;
+    PrepareContext(holdout_context, kReaderToken);
+    *count.mutable_dataset() = dataset;
+    status = stub_->CountPosts(&holdout_context, count, &counts);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << expected;
+    EXPECT_NE(status.error_message().find(expected), std::string::npos)
+        << status.error_message() << " should mention " << expected;
+  }
 }
 
 TEST_F(DataServiceTest, ImportNeedsAWriterToken) {

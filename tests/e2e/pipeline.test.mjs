@@ -45,6 +45,43 @@ function events(id) {
   };
 }
 
+// K10: a finished job's validation as its events and its record show it:
+// figures every epoch, the lowest validation loss as the shipped epoch, and
+// an early stop exactly `patience` epochs after it.
+function checkValidation(id) {
+  const done = job(id);
+  const watched = events(id);
+  assert.equal(watched.status, 0);
+  const epochs = new Map();  // the newest report of each epoch
+  for (const e of watched.list) {
+    if (e.epoch_finished) epochs.set(Number(e.epoch_finished.epoch), e.epoch_finished);
+  }
+  assert.equal(epochs.size, Number(done.epochs_done));
+  let best = null;
+  for (const [epoch, e] of [...epochs].sort((a, b) => a[0] - b[0])) {
+    assert.ok(Number(e.validation_examples) > 0, `epoch ${epoch} has validation figures`);
+    assert.ok(Number.isFinite(e.validation_loss) && e.validation_loss > 0, `epoch ${epoch}`);
+    assert.ok(e.validation_recall_at_1 > 0 && e.validation_recall_at_1 <= e.validation_recall_at_3);
+    if (!best || e.validation_loss < best.validation_loss) best = e;
+  }
+  assert.equal(Number(done.best_epoch.epoch), best.epoch, 'the shipped epoch has the lowest loss');
+  assert.equal(done.best_epoch.validation_loss, best.validation_loss);
+  const stop = watched.list.find((e) => e.early_stopped);
+  const patience = Number(done.spec.early_stopping_patience ?? 0);
+  if (patience > 0 && Number(done.epochs_done) < done.spec.epochs) {
+    assert.ok(stop, 'an early stop is reported');
+    assert.equal(Number(done.epochs_done), best.epoch + patience);
+    assert.equal(stop.early_stopped.best_epoch, best.epoch);
+    assert.equal(stop.early_stopped.epoch, Number(done.epochs_done));
+  } else {
+    assert.equal(stop, undefined, 'no early stop without patience or before the last epoch');
+  }
+  console.log(`${id}: ${done.epochs_done} epochs, ships epoch ${best.epoch} (validation loss ` +
+    `${best.validation_loss.toFixed(4)}, recall@1 ${best.validation_recall_at_1.toFixed(4)} on ` +
+    `${best.validation_examples} posts)`);
+  return { done, best };
+}
+
 test('the quickstart keeps its PostgreSQL crash-safe', () => {
   // K8: it used the test clusters' fsync=off, which a power cut can corrupt.
   const uri = readFileSync(join(stack.stateDir, 'pg/uri'), 'utf8').trim();
@@ -61,6 +98,9 @@ test('quickstart publishes news version 1 with recall@1 >= 0.85 and serves it', 
   const v1 = shown.versions.versions.find((v) => Number(v.version) === 1);
   assert.ok(v1, 'version 1 is listed');
   assert.ok(v1.metrics['recall@1'] >= 0.85, `recall@1 ${v1.metrics['recall@1']}`);
+  const { done } = checkValidation(v1.lineage.job_id);
+  assert.equal(done.spec.validation_fraction, 0.1, 'validation is on by default');
+  assert.equal(done.spec.early_stopping_patience, 3, 'early stopping is on by default');
 
   const manifest = await fetch(`${stack.httpBase}/v1/models/news/aliases/latest/manifest.json`);
   assert.equal(manifest.status, 200);
@@ -83,10 +123,17 @@ test('an 8-topic job of world size 2 on two workers completes with recall@1 >= 0
   assert.equal(done.workers.length, 2);
   assert.notEqual(done.workers[0], done.workers[1]);
   assert.ok(done.result.metrics['recall@1'] >= 0.85, `recall@1 ${done.result.metrics['recall@1']}`);
+  // Each rank scores the whole validation set, not its shard: the same
+  // posts as a job of one rank.
+  const { best } = checkValidation(submitted.id);
+  const v1 = stack.json(['models', 'show', 'news']).versions.versions
+    .find((v) => Number(v.version) === 1);
+  assert.equal(best.validation_examples, job(v1.lineage.job_id).best_epoch.validation_examples);
 });
 
 test('kiln jobs cancel stops a running job within 5 s and its workers take the next job', async () => {
-  const long = stack.json(['train', '--world-size', '2', '--epochs', '500', '--detach']);
+  const long = stack.json(['train', '--world-size', '2', '--epochs', '500', '--patience', '0',
+    '--detach']);
   await waitFor('the long job to train', () => Number(job(long.id).epochs_done) >= 1);
   const next = stack.json(['train', '--epochs', '1', '--detach']);
   assert.equal(job(next.id).state, 'JOB_STATE_QUEUED');
@@ -106,8 +153,10 @@ test('kiln jobs cancel stops a running job within 5 s and its workers take the n
   assert.ok(job(long.id).workers.includes(job(next.id).workers[0]));
 });
 
-test('a worker killed with SIGKILL mid-job: the job resumes from its checkpoint and completes', async () => {
-  const submitted = stack.json(['train', '--epochs', '60', '--detach']);
+test('a worker killed with SIGKILL mid-job: the job resumes and ships its best epoch', async () => {
+  // No early stop: the job must outlast the kill, and train long past its
+  // best epoch, whose weights the resumed attempt must still ship.
+  const submitted = stack.json(['train', '--epochs', '60', '--patience', '0', '--detach']);
   const running = await waitFor('three epochs', () => {
     const current = job(submitted.id);
     return Number(current.epochs_done) >= 3 ? current : null;
@@ -126,6 +175,41 @@ test('a worker killed with SIGKILL mid-job: the job resumes from its checkpoint 
   const done = job(submitted.id);
   assert.equal(done.state, 'JOB_STATE_SUCCEEDED');
   assert.notEqual(done.workers[0], victim);
+
+  // K10: the published bundle, run by the real @tensorflow/tfjs on the
+  // validation posts, scores what the job reported of its best epoch.
+  const { best } = checkValidation(submitted.id);
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-resumed-'));
+  const base = `${stack.httpBase}/v1/models/${done.result.model}/versions/${done.result.version}`;
+  const manifest = await (await fetch(`${base}/manifest.json`)).json();
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+  for (const file of manifest.files) {
+    const response = await fetch(`${base}/${file.path}`);
+    assert.equal(response.status, 200, file.path);
+    writeFileSync(join(dir, file.path), Buffer.from(await response.arrayBuffer()));
+  }
+  const bundle = await loadBundle(dir);
+  rmSync(dir, { recursive: true, force: true });
+  const posts = stack.run(['posts', '--categories', TOPICS.join(','), '--years', '1922-1953',
+    '--holdout', '0.1']);
+  assert.equal(posts.status, 0, posts.stderr);
+  const held = posts.stdout.trim().split('\n').map((line) => JSON.parse(line));
+  assert.equal(held.length, Number(best.validation_examples));
+  const probabilities = bundle.predict(held.map((post) => post.text));
+  let loss = 0;
+  let hits = 0;
+  held.forEach((post, i) => {
+    const p = probabilities[i];
+    const label = manifest.classes.indexOf(post.category);
+    loss -= Math.log(Math.max(p[label], 1e-7));
+    hits += p.every((q, c) => q < p[label] || (q === p[label] && c >= label)) ? 1 : 0;
+  });
+  console.log(`shipped epoch ${best.epoch} of 60: tfjs validation loss ` +
+    `${(loss / held.length).toFixed(6)} vs ${best.validation_loss.toFixed(6)}`);
+  assert.ok(Math.abs(loss / held.length - best.validation_loss) < 1e-4,
+    `tfjs loss ${loss / held.length}, best epoch ${best.epoch} reported ${best.validation_loss}`);
+  // float32 in tfjs and libtorch may order a near tie differently.
+  assert.ok(Math.abs(hits / held.length - best.validation_recall_at_1) <= 1.5 / held.length);
 });
 
 test('registry: latest moves, production is promoted, HTTP revalidates, tfjs agrees with kiln predict', async () => {

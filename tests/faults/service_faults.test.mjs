@@ -167,7 +167,7 @@ test('every service SIGKILLed in turn during a job and restarted: the job comple
     // publish costs none (rank 0 waits for it). Long enough to be still
     // training after the five restarts (about 3 s each).
     const submitted = stack.json(['train', '--model', 'kills', '--epochs', '40',
-      '--max-attempts', '2', '--detach']);
+      '--patience', '0', '--max-attempts', '2', '--detach']);
     await waitFor('a first epoch', () => Number(showJob(submitted.id).epochs_done) >= 1);
 
     // The control and data planes, one at a time, while the worker trains.
@@ -225,7 +225,7 @@ test('a worker stopped with SIGTERM gives its lease back: the attempt does not c
   const before = snapshot();
   // One attempt allowed: a shutdown that counted would fail the job.
   const submitted = stack.json(['train', '--model', 'shutdown', '--epochs', '12',
-    '--max-attempts', '1', '--detach']);
+    '--patience', '0', '--max-attempts', '1', '--detach']);
   const running = await waitFor('two epochs', () => {
     const job = showJob(submitted.id);
     return Number(job.epochs_done) >= 2 ? job : null;
@@ -388,7 +388,7 @@ test('a worker cut off for two lease TTLs: the job moves on, its late writes are
     await waitFor('the isolated worker to register',
       () => /registered as isolated/.test(isolated.log()), 60000);
     const submitted = stack.json(['train', '--model', 'partition', '--epochs', '16',
-      '--max-attempts', '3', '--detach']);
+      '--patience', '0', '--max-attempts', '3', '--detach']);
     await waitFor('two epochs on the isolated worker', () => {
       const job = showJob(submitted.id);
       return Number(job.epochs_done) >= 2 && /isolated/.test(job.workers.join()) && job;

@@ -246,6 +246,25 @@ TEST_F(TrainingServiceTest, SubmitFillsTheArticleDefaults) {
   EXPECT_EQ(spec.pooling(), kiln::v1::POOLING_GLOBAL_AVERAGE);
   EXPECT_TRUE(spec.has_dropout());
   EXPECT_DOUBLE_EQ(spec.dropout(), 0);
+  EXPECT_DOUBLE_EQ(spec.validation_fraction(), 0.1);
+  EXPECT_EQ(spec.early_stopping_patience(), 3);
+}
+
+// K10: 0 turns validation and early stopping off, so an explicit 0 must not
+// be taken for "unset" and replaced by the default.
+TEST_F(TrainingServiceTest, ZeroValidationAndPatienceAreKeptNotDefaulted) {
+  kiln::v1::JobSpec spec;
+  spec.set_validation_fraction(0);
+  spec.set_early_stopping_patience(0);
+  const kiln::v1::Job job = Submit(spec);
+  EXPECT_TRUE(job.spec().has_validation_fraction());
+  EXPECT_EQ(job.spec().validation_fraction(), 0);
+  EXPECT_EQ(job.spec().early_stopping_patience(), 0);
+  const kiln::v1::Job stored = Get(job.id());
+  EXPECT_TRUE(stored.spec().has_validation_fraction());
+  EXPECT_EQ(stored.spec().validation_fraction(), 0);
+  EXPECT_TRUE(stored.spec().has_early_stopping_patience());
+  EXPECT_EQ(stored.spec().early_stopping_patience(), 0);
 }
 
 TEST_F(TrainingServiceTest, BadSpecsAreRefusedNamingTheFieldAndRange) {
@@ -262,6 +281,12 @@ TEST_F(TrainingServiceTest, BadSpecsAreRefusedNamingTheFieldAndRange) {
        },
        "overlaps spec.train_years"},
       {[](auto& s) { s.set_batch_size(2); s.set_world_size(4); }, "smaller than spec.world_size"},
+      {[](auto& s) { s.set_validation_fraction(0.6); },
+       "spec.validation_fraction is 0.6; allowed: 0..0.5"},
+      {[](auto& s) { s.set_validation_fraction(-0.1); }, "spec.validation_fraction is -0.1"},
+      {[](auto& s) { s.set_early_stopping_patience(1001); },
+       "spec.early_stopping_patience is 1001; allowed: 0..1000"},
+      {[](auto& s) { s.set_early_stopping_patience(-1); }, "spec.early_stopping_patience is -1"},
       // K8: specs that need tens of GiB were accepted, and their worker was
       // OOM-killed attempt after attempt.
       {[](auto& s) { s.set_dropout(0.95); }, "spec.dropout is 0.95; allowed: 0..0.9"},
@@ -454,6 +479,50 @@ TEST_F(TrainingServiceTest, ANotifierWhoseConnectionIsKilledReconnectsAndWatcher
   EXPECT_EQ(event.epoch_finished().epoch(), 1);
   context->TryCancel();
   watch->Finish();
+}
+
+// K10: the job shows the epoch whose weights it will ship, which its
+// worker marks (the lowest validation loss so far), not the last one.
+TEST_F(TrainingServiceTest, TheJobShowsTheEpochItsWorkerMarkedBest) {
+  const kiln::v1::Job job = Submit({});
+  std::optional<kiln::v1::Lease> lease = Lease(Register("worker-a"), 2000);
+  ASSERT_TRUE(lease);
+  EXPECT_FALSE(Get(job.id()).has_best_epoch());
+  auto report = [&](const std::string& lease_id, int epoch, double validation_loss, bool best) {
+    kiln::v1::ReportEventsRequest request;
+    request.set_lease_id(lease_id);
+    auto* metrics = request.add_events()->mutable_epoch_finished();
+    metrics->set_epoch(epoch);
+    metrics->set_validation_examples(470);
+    metrics->set_validation_loss(validation_loss);
+    metrics->set_validation_recall_at_1(0.9);
+    metrics->set_best(best);
+    kiln::v1::ReportEventsResponse response;
+    ASSERT_TRUE(stub_->ReportEvents(Context().get(), request, &response).ok());
+  };
+  report(lease->lease_id(), 1, 0.5, true);
+  report(lease->lease_id(), 2, 0.4, true);
+  report(lease->lease_id(), 3, 0.45, false);
+  kiln::v1::Job shown = Get(job.id());
+  EXPECT_EQ(shown.epochs_done(), 3);
+  EXPECT_EQ(shown.last_epoch().epoch(), 3);
+  EXPECT_EQ(shown.best_epoch().epoch(), 2);
+  EXPECT_EQ(shown.best_epoch().validation_loss(), 0.4);
+  EXPECT_EQ(shown.best_epoch().validation_examples(), 470);
+  kiln::v1::ListJobsResponse list;
+  ASSERT_TRUE(stub_->ListJobs(Context().get(), {}, &list).ok());
+  ASSERT_EQ(list.jobs_size(), 1);
+  EXPECT_EQ(list.jobs(0).best_epoch().epoch(), 2);
+
+  // A lapsed attempt's late report changes nothing.
+  absl::SleepFor(absl::Milliseconds(2500));
+  ASSERT_TRUE(leases_->ReapExpiredLeases().ok());
+  std::optional<kiln::v1::Lease> again = Lease(Register("worker-b"), 2000);
+  ASSERT_TRUE(again);
+  report(lease->lease_id(), 4, 0.1, true);
+  EXPECT_EQ(Get(job.id()).best_epoch().epoch(), 2);
+  report(again->lease_id(), 4, 0.3, true);
+  EXPECT_EQ(Get(job.id()).best_epoch().epoch(), 4);
 }
 
 TEST_F(TrainingServiceTest, AGangOfTwoIsLeasedOnlyWhenTwoSlotsWait) {
