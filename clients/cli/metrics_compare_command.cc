@@ -151,8 +151,8 @@ void PrintJson(const Side& a, const Side& b) {
   for (const Overall& figure : OverallFigures(a, b)) {
     out["overall"][figure.name] = Pair(figure.a, figure.b);
   }
-  out["overall"]["weights_bytes"] =
-      Pair(static_cast<double>(WeightBytes(a.version)), static_cast<double>(WeightBytes(b.version)));
+  out["overall"]["weights_bytes"] = Pair(static_cast<double>(WeightBytes(a.version)),
+                                         static_cast<double>(WeightBytes(b.version)));
   out["overall"]["size_bytes"] = Pair(static_cast<double>(a.version.size_bytes()),
                                       static_cast<double>(b.version.size_bytes()));
   out["classes"] = nlohmann::json::array();
@@ -203,8 +203,9 @@ void PrintText(const Side& a, const Side& b) {
                   absl::StrFormat("%+d bytes", b.version.size_bytes() - a.version.size_bytes())});
   overall.Print(std::cout);
 
-  std::cout << "\nper class (" << a.label << " -> " << b.label << ")\n";
-  Table classes({"CLASS", "PRECISION", "", "DELTA", "RECALL", "", "DELTA", "F1", "", "DELTA"});
+  std::cout << "\nper class (A = " << a.label << ", B = " << b.label << ")\n";
+  Table classes({"CLASS", "PRECISION A", "B", "DELTA", "RECALL A", "B", "DELTA", "F1 A", "B",
+                 "DELTA"});
   for (const std::string& category : Categories(a, b)) {
     const kiln::v1::ClassMetrics* x = FindClass(a.report, category);
     const kiln::v1::ClassMetrics* y = FindClass(b.report, category);

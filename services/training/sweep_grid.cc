@@ -38,7 +38,9 @@ constexpr size_t kMaxValueBytes = 1024;
 
 absl::Status Invalid(const std::string& message) { return absl::InvalidArgumentError(message); }
 
-std::string Quoted(absl::string_view text) { return absl::StrCat("\"", EchoableUtf8(text, 64), "\""); }
+std::string Quoted(absl::string_view text) {
+  return absl::StrCat("\"", EchoableUtf8(text, 64), "\"");
+}
 
 const FieldDescriptor* FindField(const Descriptor* type, absl::string_view name) {
   if (const FieldDescriptor* field = type->FindFieldByName(std::string(name))) return field;
@@ -288,7 +290,8 @@ absl::StatusOr<std::vector<uint64_t>> ChooseCombinations(const kiln::v1::SweepPl
       return Invalid(absl::StrCat(
           "grid has ", product > kMaxCombinations ? "over 2^62" : absl::StrCat(product),
           " combinations, over the ", kMaxSweepJobs,
-          " jobs one sweep may queue; draw some of them with random_count (kiln sweep --random N)"));
+          " jobs one sweep may queue; draw some of them with random_count "
+          "(kiln sweep --random N)"));
     }
     std::vector<uint64_t> all(product);
     for (uint64_t i = 0; i < product; ++i) all[i] = i;

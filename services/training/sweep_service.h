@@ -15,7 +15,8 @@ class SweepServiceImpl final : public kiln::v1::SweepService::Service {
   SweepServiceImpl(SweepStore& sweeps, const TrainingServiceOptions& options)
       : sweeps_(sweeps), options_(options) {}
 
-  grpc::Status CreateSweep(grpc::ServerContext* context, const kiln::v1::CreateSweepRequest* request,
+  grpc::Status CreateSweep(grpc::ServerContext* context,
+                           const kiln::v1::CreateSweepRequest* request,
                            kiln::v1::Sweep* response) override;
   grpc::Status GetSweep(grpc::ServerContext* context, const kiln::v1::GetSweepRequest* request,
                         kiln::v1::GetSweepResponse* response) override;

@@ -34,7 +34,9 @@ kiln::v1::GetSweepResponse Sweep(const std::vector<JobFigures>& jobs) {
       job->mutable_best_epoch()->set_validation_loss(0.25);
       job->mutable_best_epoch()->set_validation_recall_at_1(figures.validation_recall);
     }
-    if (figures.test_recall >= 0) (*job->mutable_result()->mutable_metrics())["recall@1"] = figures.test_recall;
+    if (figures.test_recall >= 0) {
+      (*job->mutable_result()->mutable_metrics())["recall@1"] = figures.test_recall;
+    }
     if (figures.version > 0) {
       job->mutable_result()->set_model("swept");
       job->mutable_result()->set_version(figures.version);
@@ -144,7 +146,8 @@ TEST(SpecDiffTest, NamesEachDifferingFieldWithBothValues) {
   for (const auto& d : differences) rendered.push_back(d.field + ": " + d.a + " | " + d.b);
   EXPECT_EQ(rendered,
             (std::vector<std::string>{
-                "topics: [\"sci.med\", \"sci.space\"] | [\"sci.med\", \"sci.space\", \"rec.autos\"]",
+                "topics: [\"sci.med\", \"sci.space\"] | "
+                "[\"sci.med\", \"sci.space\", \"rec.autos\"]",
                 "train_years: [{first: 1922 last: 1953}] | [{first: 1922 last: 1950}]",
                 "vocabulary.min_count: 2 | 5",
                 "epochs: 15 | 2",
