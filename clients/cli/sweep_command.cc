@@ -2,6 +2,7 @@
 // ranked by validation recall@1 until they all end, and optionally moves an
 // alias to the winner. kiln sweeps show|list: sweeps stored by the
 // training service.
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "clients/cli/cli_context.h"
 #include "clients/cli/job_watch.h"
@@ -132,21 +134,36 @@ int ExitFor(const grpc::Status& status) {
   return status.error_code() == grpc::StatusCode::INVALID_ARGUMENT ? kExitBadInput : 1;
 }
 
+// Terminal rows `text` takes: a line wider than the terminal wraps, and a
+// redraw must climb over every row of the previous table.
+int TerminalRows(const std::string& text) {
+  winsize size{};
+  const int columns =
+      ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0 ? size.ws_col : 80;
+  int rows = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    rows += std::max<int>(1, (static_cast<int>(line.size()) + columns - 1) / columns);
+  }
+  return rows;
+}
+
 // Polls the sweep until every job has ended, redrawing its table in place
-// on a terminal and printing a line per change otherwise.
+// on a terminal (when it changed) and printing a line per change otherwise.
 grpc::Status Follow(const CliContext& context, const std::string& id,
                     kiln::v1::GetSweepResponse* sweep) {
   const bool live = !context.json && isatty(STDOUT_FILENO) == 1;
-  int drawn_lines = 0;
+  std::string drawn;
   std::map<std::string, std::string> reported;
   for (;;) {
     if (grpc::Status status = ReadSweep(context, id, sweep); !status.ok()) return status;
     if (live) {
-      const std::string table = SweepTable(*sweep, RankSweepJobs(*sweep));
-      // Back to the first line of the previous table, cleared to the end.
-      if (drawn_lines > 0) std::cout << "\x1b[" << drawn_lines << "F\x1b[J";
-      std::cout << table << std::flush;
-      drawn_lines = static_cast<int>(std::count(table.begin(), table.end(), '\n'));
+      std::string table = SweepTable(*sweep, RankSweepJobs(*sweep));
+      if (table != drawn) {
+        // Back to the first row of the previous table, cleared to the end.
+        if (!drawn.empty()) std::cout << "\x1b[" << TerminalRows(drawn) << "F\x1b[J";
+        std::cout << table << std::flush;
+        drawn = std::move(table);
+      }
     } else if (!context.json) {
       for (int i = 0; i < sweep->jobs_size(); ++i) {
         std::string line = ProgressLine(*sweep, i);
