@@ -29,7 +29,11 @@ void AddTrainCommand(CLI::App& app, CliContext& context, Action& run);
 void AddJobsCommand(CLI::App& app, CliContext& context, Action& run);
 void AddModelsCommand(CLI::App& app, CliContext& context, Action& run);
 void AddMetricsCommand(CLI::App& app, CliContext& context, Action& run);
+// `kiln metrics compare`, on the metrics subcommand.
+void AddMetricsCompareCommand(CLI::App& metrics, CliContext& context, Action& run);
 void AddBundleCommands(CLI::App& app, CliContext& context, Action& run);
 void AddPostsCommands(CLI::App& app, CliContext& context, Action& run);
+// `kiln sweep` and `kiln sweeps show|list`.
+void AddSweepCommands(CLI::App& app, CliContext& context, Action& run);
 
 }  // namespace kiln::cli

@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   kiln::cli::AddJobsCommand(app, context, run);
   kiln::cli::AddModelsCommand(app, context, run);
   kiln::cli::AddMetricsCommand(app, context, run);
+  kiln::cli::AddSweepCommands(app, context, run);
   kiln::cli::AddBundleCommands(app, context, run);
 
   CLI11_PARSE(app, argc, argv);

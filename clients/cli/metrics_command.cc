@@ -172,8 +172,14 @@ void AddMetricsCommand(CLI::App& app, CliContext& context, Action& run) {
   auto* command = app.add_subcommand(
       "metrics", "evaluation and training curve of MODEL[:VERSION|@ALIAS] (default @latest)");
   auto ref = std::make_shared<std::string>();
-  command->add_option("model", *ref, "e.g. news, news:2 or news@production")->required();
-  command->callback([&context, &run, ref] { run = [&context, ref] { return Metrics(context, *ref); }; });
+  // Not required(): CLI11 would demand it of `kiln metrics compare` too.
+  command->add_option("model", *ref, "e.g. news, news:2 or news@production");
+  AddMetricsCompareCommand(*command, context, run);
+  command->callback([&context, &run, ref, command] {
+    if (command->got_subcommand("compare")) return;  // it set its own action
+    if (ref->empty()) throw CLI::RequiredError("model");
+    run = [&context, ref] { return Metrics(context, *ref); };
+  });
 }
 
 }  // namespace kiln::cli

@@ -1,15 +1,14 @@
 // kiln models list|show and kiln promote: the registry's models, versions
 // and aliases.
 #include <iostream>
-#include <regex>
 
 #include "absl/status/statusor.h"
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "clients/cli/cli_context.h"
+#include "clients/cli/metric_requirement.h"
 #include "clients/cli/table.h"
 #include "kiln/v1/registry.grpc.pb.h"
 #include "services/common/client.h"
@@ -105,26 +104,6 @@ int Show(const CliContext& context, const std::string& name) {
   std::cout << model.name() << ": " << model.version_count() << " version(s)\n";
   table.Print(std::cout);
   return 0;
-}
-
-// "recall@1>=0.85" -> a requirement.
-absl::StatusOr<kiln::v1::MetricRequirement> ParseRequirement(const std::string& text) {
-  static const std::regex pattern(R"(^\s*([A-Za-z0-9@_.\-]+)\s*(>=|<=|>|<)\s*([-+0-9.eE]+)\s*$)");
-  std::smatch match;
-  double threshold = 0;
-  if (!std::regex_match(text, match, pattern) || !absl::SimpleAtod(match[3].str(), &threshold)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--require \"", text, "\" is not METRIC OP NUMBER, e.g. recall@1>=0.85"));
-  }
-  kiln::v1::MetricRequirement requirement;
-  requirement.set_metric(match[1].str());
-  const std::string op = match[2].str();
-  requirement.set_comparison(op == ">="  ? kiln::v1::MetricRequirement::GREATER_OR_EQUAL
-                             : op == ">" ? kiln::v1::MetricRequirement::GREATER
-                             : op == "<=" ? kiln::v1::MetricRequirement::LESS_OR_EQUAL
-                                          : kiln::v1::MetricRequirement::LESS);
-  requirement.set_threshold(threshold);
-  return requirement;
 }
 
 int Promote(const CliContext& context, const std::string& model, int64_t version,

@@ -113,6 +113,24 @@ void AppendEvent(pqxx::transaction_base& tx, int64_t job_id, int attempt,
       job_id, sequence, attempt, ToJson(event));
 }
 
+int64_t QueueJob(pqxx::transaction_base& tx, const kiln::v1::JobSpec& spec,
+                 const std::string& origin) {
+  const int64_t id =
+      tx.exec_params1(
+            "INSERT INTO training.jobs (model, spec, state, world_size, max_attempts) "
+            "VALUES ($1, $2, 'queued', $3, $4) RETURNING id",
+            spec.model(), ToJson(spec), spec.world_size(), spec.max_attempts())[0]
+          .as<int64_t>();
+  kiln::v1::JobEvent event;
+  auto* change = event.mutable_state_changed();
+  change->set_to(kiln::v1::JOB_STATE_QUEUED);
+  change->set_reason(absl::StrCat("submitted", origin.empty() ? "" : " by " + origin,
+                                  ": model ", spec.model(), ", ", spec.topics_size(),
+                                  " topics, world size ", spec.world_size()));
+  AppendEvent(tx, id, 0, std::move(event));
+  return id;
+}
+
 void ChangeState(pqxx::transaction_base& tx, const kiln::v1::Job& job, kiln::v1::JobState to,
                  const std::string& reason) {
   const int64_t id = *ParseJobId(job.id());

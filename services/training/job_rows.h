@@ -31,6 +31,12 @@ inline constexpr char kJobEventsChannel[] = "kiln_training_job_events";
 void AppendEvent(pqxx::transaction_base& tx, int64_t job_id, int attempt,
                  kiln::v1::JobEvent event);
 
+// Inserts a queued job for `spec` (complete and valid) and its first
+// event, which names `origin` when given (e.g. "sweep-000007"); returns
+// the job's numeric id.
+int64_t QueueJob(pqxx::transaction_base& tx, const kiln::v1::JobSpec& spec,
+                 const std::string& origin = "");
+
 // Moves the job to `to`, stamping started_at/finished_at as fits, storing
 // `error` for FAILED/CANCELLED, and records a StateChanged event.
 void ChangeState(pqxx::transaction_base& tx, const kiln::v1::Job& job, kiln::v1::JobState to,

@@ -13,19 +13,7 @@ namespace kiln::training {
 absl::StatusOr<kiln::v1::Job> JobStore::Submit(const kiln::v1::JobSpec& spec) {
   kiln::v1::Job job;
   absl::Status status = db::RunInTransaction(pool_, [&](pqxx::work& tx) {
-    const int64_t id =
-        tx.exec_params1(
-              "INSERT INTO training.jobs (model, spec, state, world_size, max_attempts) "
-              "VALUES ($1, $2, 'queued', $3, $4) RETURNING id",
-              spec.model(), ToJson(spec), spec.world_size(), spec.max_attempts())[0]
-            .as<int64_t>();
-    kiln::v1::JobEvent event;
-    auto* change = event.mutable_state_changed();
-    change->set_to(kiln::v1::JOB_STATE_QUEUED);
-    change->set_reason(absl::StrCat("submitted: model ", spec.model(), ", ", spec.topics_size(),
-                                    " topics, world size ", spec.world_size()));
-    AppendEvent(tx, id, 0, std::move(event));
-    job = *ReadJob(tx, id, /*lock=*/false);
+    job = *ReadJob(tx, QueueJob(tx, spec), /*lock=*/false);
     return absl::OkStatus();
   });
   if (!status.ok()) return status;

@@ -1,8 +1,9 @@
 // kiln-training: the training service. Owns schema `training` (jobs, events,
-// leases, checkpoints) and hands jobs to workers.
+// leases, checkpoints, sweeps) and hands jobs to workers.
 #include "services/common/service_main.h"
 #include "services/training/job_event_notifier.h"
 #include "services/training/lease_reaper.h"
+#include "services/training/sweep_service.h"
 #include "services/training/training_migrations.h"
 #include "services/training/training_service.h"
 
@@ -55,5 +56,7 @@ int main(int argc, char** argv) {
   kiln::training::JobEventNotifier notifier(
       app.get_option("--database-url")->as<std::string>());
   kiln::training::TrainingServiceImpl training_service(jobs, leases, notifier, options);
-  return main.Serve({&training_service});
+  kiln::training::SweepStore sweeps(main.pool());
+  kiln::training::SweepServiceImpl sweep_service(sweeps, options);
+  return main.Serve({&training_service, &sweep_service});
 }

@@ -6,9 +6,8 @@
 #include "services/common/log.h"
 #include "services/common/sha256.h"
 #include "services/common/status.h"
-#include "services/training/job_footprint.h"
+#include "services/training/job_admission.h"
 #include "services/training/job_rows.h"
-#include "services/training/job_spec.h"
 
 namespace kiln::training {
 namespace {
@@ -39,17 +38,11 @@ grpc::Status TrainingServiceImpl::SubmitJob(grpc::ServerContext* context,
                                             const kiln::v1::SubmitJobRequest* request,
                                             kiln::v1::Job* response) {
   KILN_AUTHORIZE(context);
-  kiln::v1::JobSpec spec = request->spec();
-  ApplyDefaults(spec, options_.default_max_attempts);
-  if (absl::Status valid = ValidateJobSpec(spec); !valid.ok()) return ToGrpcStatus(valid);
-  // The vocabulary is not built yet: its bound, when the spec sets one.
-  if (absl::Status fits = CheckFootprint(spec, spec.vocabulary().max_size(), options_.max_job_bytes,
-                                         "the training service's limit (KILN_MAX_JOB_MEMORY)");
-      !fits.ok()) {
-    return Invalid(absl::StrCat("spec: ", fits.message()));
-  }
-  absl::StatusOr<kiln::v1::Job> job = jobs_.Submit(spec);
-  if (job.ok()) log::Info("queued ", job->id(), " (model ", spec.model(), ")");
+  absl::StatusOr<kiln::v1::JobSpec> spec =
+      AdmitJobSpec(request->spec(), options_.default_max_attempts, options_.max_job_bytes);
+  if (!spec.ok()) return ToGrpcStatus(spec.status());
+  absl::StatusOr<kiln::v1::Job> job = jobs_.Submit(*spec);
+  if (job.ok()) log::Info("queued ", job->id(), " (model ", spec->model(), ")");
   return Reply(std::move(job), response);
 }
 

@@ -6,6 +6,7 @@
 #include "kiln/v1/evaluation.pb.h"
 #include "kiln/v1/preprocess.pb.h"
 #include "kiln/v1/registry.pb.h"
+#include "kiln/v1/sweep.pb.h"
 #include "kiln/v1/training.pb.h"
 #include "services/common/auth/policy.h"
 #include "services/common/auth/tokens.h"
@@ -121,7 +122,7 @@ TEST(PolicyTest, EveryKilnRpcDeclaresAnAccessLevel) {
   const google::protobuf::FileDescriptor* files[] = {
       kiln::v1::Post::descriptor()->file(), kiln::v1::Vocabulary::descriptor()->file(),
       kiln::v1::Job::descriptor()->file(), kiln::v1::EvaluationReport::descriptor()->file(),
-      kiln::v1::ModelVersion::descriptor()->file()};
+      kiln::v1::ModelVersion::descriptor()->file(), kiln::v1::Sweep::descriptor()->file()};
   int methods = 0;
   for (const auto* file : files) {
     ASSERT_EQ(file->service_count(), 1) << file->name();
@@ -137,6 +138,7 @@ TEST(PolicyTest, EveryKilnRpcDeclaresAnAccessLevel) {
   EXPECT_GT(methods, 30);
   EXPECT_EQ(*AccessOf("/kiln.v1.DataService/ImportPosts"), kiln::v1::ACCESS_WRITE);
   EXPECT_EQ(*AccessOf("/kiln.v1.RegistryService/DeleteVersion"), kiln::v1::ACCESS_ADMIN);
+  EXPECT_EQ(*AccessOf("/kiln.v1.SweepService/CreateSweep"), kiln::v1::ACCESS_WRITE);
   EXPECT_EQ(*AccessOf("/grpc.health.v1.Health/Check"), kiln::v1::ACCESS_READ);
   EXPECT_EQ(AccessOf("/kiln.v1.DataService/NoSuchMethod").status().code(),
             absl::StatusCode::kNotFound);
