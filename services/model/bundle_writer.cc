@@ -69,7 +69,7 @@ absl::StatusOr<BundleFiles> WriteBundle(const ModelWeights& weights,
       EncodeWeights(FoldPaddingRow(weights), topology.weight_names, metadata.weight_encoding);
   if (!encoded.ok()) return encoded.status();
   absl::StatusOr<std::string> script =
-      BuildPreprocessScript(weights.shape.max_length, vocabulary, classes);
+      BuildPreprocessScript(ModelInput::kIds, weights.shape.max_length, vocabulary, classes);
   if (!script.ok()) return script.status();
 
   BundleFiles files = std::move(encoded->shards);

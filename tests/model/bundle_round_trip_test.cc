@@ -197,6 +197,7 @@ TEST(BundleWriterTest, PreprocessScriptCarriesTheModelsConstants) {
       model.weights, model.classes, model.vocabulary, Metadata(WeightEncoding::kFloat32));
   ASSERT_TRUE(files.ok());
   const std::string& script = files->at(kPreprocessFile);
+  EXPECT_TRUE(absl::StrContains(script, "var ARCHITECTURE = 'article';"));
   EXPECT_TRUE(absl::StrContains(script, "var MAX_LENGTH = 12;"));
   EXPECT_TRUE(absl::StrContains(script, "var VOCAB_SIZE = 300;"));
   EXPECT_TRUE(absl::StrContains(script, "var VOCAB_SHA256 = '" + model.vocabulary.sha256() + "';"));
