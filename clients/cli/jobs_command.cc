@@ -91,11 +91,20 @@ int Show(const CliContext& context, const std::string& id) {
   std::cout << job.id() << "  " << StateWord(job.state()) << "\n";
   std::cout << "  model      " << spec.model() << "\n";
   std::cout << "  topics     " << absl::StrJoin(spec.topics(), ", ") << "\n";
-  std::cout << absl::StrFormat(
-      "  model      max_length %d, embedding %d, hidden %d, %s pooling, %s weights\n",
-      spec.max_length(), spec.embedding_dim(), spec.hidden_units(),
-      spec.pooling() == kiln::v1::POOLING_FLATTEN ? "flatten" : "average",
-      absl::AsciiStrToLower(kiln::v1::WeightEncoding_Name(spec.weight_encoding()).substr(16)));
+  const std::string weights =
+      absl::AsciiStrToLower(kiln::v1::WeightEncoding_Name(spec.weight_encoding()).substr(16));
+  if (spec.architecture() == kiln::v1::ARCHITECTURE_ARTICLE) {
+    std::cout << absl::StrFormat(
+        "  model      article: max_length %d, embedding %d, %s pooling, hidden %d, dropout %g, "
+        "%s weights\n",
+        spec.max_length(), spec.embedding_dim(),
+        spec.pooling() == kiln::v1::POOLING_FLATTEN ? "flatten" : "average", spec.hidden_units(),
+        spec.dropout(), weights);
+  } else {
+    std::cout << absl::StrFormat(
+        "  model      tfidf: max_length %d, hidden %d, dropout %g, %s weights\n",
+        spec.max_length(), spec.hidden_units(), spec.dropout(), weights);
+  }
   std::cout << absl::StrFormat(
       "  training   %d epochs, batch %d, learning rate %g, seed %d, world size %d\n",
       spec.epochs(), spec.batch_size(), spec.learning_rate(), spec.seed(), spec.world_size());

@@ -27,6 +27,8 @@ struct TrainOptions {
   int embedding_dim = 0;
   int hidden_units = 0;
   std::string pooling;
+  std::string architecture;
+  double dropout = -1;  // unset
   int epochs = 0;
   int batch_size = 0;
   double learning_rate = 0;
@@ -77,6 +79,9 @@ int Train(const CliContext& context, const TrainOptions& options) {
   if (options.hidden_units) spec.set_hidden_units(options.hidden_units);
   if (options.pooling == "average") spec.set_pooling(kiln::v1::POOLING_GLOBAL_AVERAGE);
   if (options.pooling == "flatten") spec.set_pooling(kiln::v1::POOLING_FLATTEN);
+  if (options.architecture == "article") spec.set_architecture(kiln::v1::ARCHITECTURE_ARTICLE);
+  if (options.architecture == "tfidf") spec.set_architecture(kiln::v1::ARCHITECTURE_TFIDF);
+  if (options.dropout >= 0) spec.set_dropout(options.dropout);
   if (options.epochs) spec.set_epochs(options.epochs);
   if (options.batch_size) spec.set_batch_size(options.batch_size);
   if (options.learning_rate) spec.set_learning_rate(options.learning_rate);
@@ -125,13 +130,23 @@ void AddTrainCommand(CLI::App& app, CliContext& context, Action& run) {
   command->add_option("--min-count", o->min_count, "vocabulary: minimum word count (default 2)");
   command->add_option("--max-vocabulary", o->max_vocabulary, "vocabulary: maximum size");
   command->add_option("--max-length", o->max_length, "sequence length (default 256)");
-  command->add_option("--embedding-dim", o->embedding_dim, "embedding size (default 64)");
-  command->add_option("--hidden-units", o->hidden_units, "hidden layer units (default 128)");
-  command->add_option("--pooling", o->pooling, "average (default) or flatten")
+  command->add_option("--architecture", o->architecture,
+                      "tfidf (default: a TF-IDF bag of words) or article (the seed article's "
+                      "embedding model); the defaults below depend on it")
+      ->check(CLI::IsMember({"tfidf", "article"}));
+  command->add_option("--embedding-dim", o->embedding_dim,
+                      "article: embedding size (default 64); tfidf: equals --hidden-units");
+  command->add_option("--hidden-units", o->hidden_units,
+                      "hidden layer units (default tfidf 32, article 128)");
+  command->add_option("--dropout", o->dropout,
+                      "dropout after the hidden layer, 0..0.9 (default tfidf 0.5, article 0)");
+  command->add_option("--pooling", o->pooling, "article only: average (default) or flatten")
       ->check(CLI::IsMember({"average", "flatten"}));
-  command->add_option("--epochs", o->epochs, "epochs (default 15)");
-  command->add_option("--batch-size", o->batch_size, "global batch size (default 64)");
-  command->add_option("--learning-rate", o->learning_rate, "Adam learning rate (default 0.005)");
+  command->add_option("--epochs", o->epochs, "most epochs (default tfidf 30, article 15)");
+  command->add_option("--batch-size", o->batch_size,
+                      "global batch size (default tfidf 32, article 64)");
+  command->add_option("--learning-rate", o->learning_rate,
+                      "Adam learning rate (default tfidf 0.003, article 0.005)");
   command->add_option("--seed", o->seed, "random seed (default 0)");
   command->add_option("--world-size", o->world_size, "workers training together (default 1)");
   command->add_option("--weights", o->weights, "bundle weights: float32, float16 or uint8")

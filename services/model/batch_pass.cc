@@ -7,23 +7,15 @@
 
 namespace kiln::model {
 
-void BatchPass::Forward(const WeightsView& weights, const int32_t* ids, int64_t rows) {
+void BatchPass::PoolEmbedding(const WeightsView& weights, const int32_t* ids) {
   const ModelShape& shape = weights.shape;
   const int length = shape.max_length;
   const int dim = shape.embedding_dim;
   const int pooled_dim = shape.pooled_dim();
-  const int hidden_units = shape.hidden_units;
-  const int classes = shape.num_classes;
-  rows_ = rows;
-  pooled_.resize(static_cast<size_t>(rows * pooled_dim));
-  hidden_.resize(static_cast<size_t>(rows * hidden_units));
-  logits_.resize(static_cast<size_t>(rows * classes));
-  if (rows == 0) return;
-
   // Pooling straight from the table, without materialising the
   // [rows, max_length, dim] embedded batch. The average divides the sum over
   // every position, padding included, as TF.js' GlobalAveragePooling1D does.
-  ParallelFor(0, rows, 4, [&](int64_t begin, int64_t end) {
+  ParallelFor(0, rows_, 4, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const int32_t* sequence = ids + r * length;
       float* pooled = pooled_.data() + r * pooled_dim;
@@ -42,14 +34,71 @@ void BatchPass::Forward(const WeightsView& weights, const int32_t* ids, int64_t 
       for (int d = 0; d < dim; ++d) pooled[d] /= divisor;
     }
   });
+}
 
-  // Dense layers as Keras computes them: x @ kernel, then + bias.
-  MatMul(pooled_.data(), weights.hidden_kernel, rows, pooled_dim, hidden_units, hidden_.data());
+void BatchPass::PoolTfidf(const WeightsView& weights, const int32_t* ids) {
+  const ModelShape& shape = weights.shape;
+  const int length = shape.max_length;
+  const int dim = shape.embedding_dim;
+  const absl::Span<const float> idf(weights.idf, static_cast<size_t>(shape.vocab_size));
+  feature_offsets_.assign(1, 0);
+  feature_ids_.clear();
+  feature_values_.clear();
+  std::vector<int32_t> scratch;
+  text::SparseFeatures features;
+  for (int64_t r = 0; r < rows_; ++r) {
+    text::TfidfFeatures(absl::MakeConstSpan(ids + r * length, length), idf, &scratch, &features);
+    feature_ids_.insert(feature_ids_.end(), features.ids.begin(), features.ids.end());
+    feature_values_.insert(feature_values_.end(), features.values.begin(), features.values.end());
+    feature_offsets_.push_back(static_cast<int64_t>(feature_ids_.size()));
+  }
+  ParallelFor(0, rows_, 4, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      float* pooled = pooled_.data() + r * dim;
+      std::fill(pooled, pooled + dim, 0.0f);
+      for (int64_t f = feature_offsets_[r]; f < feature_offsets_[r + 1]; ++f) {
+        const float* row = weights.embedding + int64_t{feature_ids_[f]} * dim;
+        const float x = feature_values_[f];
+        for (int d = 0; d < dim; ++d) pooled[d] += x * row[d];
+      }
+    }
+  });
+}
+
+void BatchPass::Forward(const WeightsView& weights, const int32_t* ids, int64_t rows,
+                        const float* dropout_scale) {
+  const ModelShape& shape = weights.shape;
+  const int pooled_dim = shape.pooled_dim();
+  const int hidden_units = shape.hidden_units;
+  const int classes = shape.num_classes;
+  rows_ = rows;
+  dropout_scale_ = dropout_scale;
+  pooled_.resize(static_cast<size_t>(rows * pooled_dim));
+  hidden_.resize(static_cast<size_t>(rows * hidden_units));
+  logits_.resize(static_cast<size_t>(rows * classes));
+  if (rows == 0) return;
+
+  if (shape.tfidf()) {
+    PoolTfidf(weights, ids);
+  } else {
+    PoolEmbedding(weights, ids);
+  }
+
+  // Dense layers as Keras computes them: x @ kernel, then + bias. A tfidf
+  // model's pooled vector already is its input times the first kernel.
+  if (shape.tfidf()) {
+    std::copy(pooled_.begin(), pooled_.end(), hidden_.begin());
+  } else {
+    MatMul(pooled_.data(), weights.hidden_kernel, rows, pooled_dim, hidden_units, hidden_.data());
+  }
   for (int64_t r = 0; r < rows; ++r) {
     float* hidden = hidden_.data() + r * hidden_units;
     for (int h = 0; h < hidden_units; ++h) {
       hidden[h] = std::max(hidden[h] + weights.hidden_bias[h], 0.0f);
     }
+  }
+  if (dropout_scale_ != nullptr) {
+    for (size_t i = 0; i < hidden_.size(); ++i) hidden_[i] *= dropout_scale_[i];
   }
   MatMul(hidden_.data(), weights.output_kernel, rows, hidden_units, classes, logits_.data());
   for (int64_t r = 0; r < rows; ++r) {
@@ -87,7 +136,21 @@ void BatchPass::Backward(const WeightsView& weights, const int32_t* ids,
   MatMul(logits_gradient, transposed_kernel_.data(), rows, classes, hidden_units,
          hidden_gradient_.data());
   for (size_t i = 0; i < hidden_gradient_.size(); ++i) {
-    if (hidden_[i] <= 0.0f) hidden_gradient_[i] = 0.0f;  // relu'
+    if (dropout_scale_ != nullptr) hidden_gradient_[i] *= dropout_scale_[i];
+    if (hidden_[i] <= 0.0f) hidden_gradient_[i] = 0.0f;  // relu' (and dropped units)
+  }
+  if (shape.tfidf()) {
+    SumColumns(hidden_gradient_.data(), rows, hidden_units, dense_gradient + layout.hidden_bias);
+    // Each feature's row receives the hidden gradient times the feature.
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* d_hidden = hidden_gradient_.data() + r * hidden_units;
+      for (int64_t f = feature_offsets_[r]; f < feature_offsets_[r + 1]; ++f) {
+        float* target = embedding_gradient->Row(feature_ids_[f]);
+        const float x = feature_values_[f];
+        for (int d = 0; d < dim; ++d) target[d] += x * d_hidden[d];
+      }
+    }
+    return;
   }
   MatMulTransposedLeft(pooled_.data(), hidden_gradient_.data(), rows, pooled_dim, hidden_units,
                        dense_gradient + layout.hidden_kernel);

@@ -1,7 +1,8 @@
 // Forward and backward passes of the classifier over one batch, written out
-// by hand: the model is a pooled embedding under a two-layer MLP, small
-// enough that autograd's bookkeeping and a dense [vocab, dim] embedding
-// gradient would cost more than the math itself.
+// by hand: the model is a pooled embedding (or a TF-IDF-weighted sum of
+// table rows) under a two-layer MLP, small enough that autograd's
+// bookkeeping and a dense [vocab, dim] table gradient would cost more than
+// the math itself.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,7 @@
 
 #include "services/model/parameters.h"
 #include "services/model/sparse_rows.h"
+#include "services/text/tfidf.h"
 
 namespace kiln::model {
 
@@ -16,7 +18,10 @@ class BatchPass {
  public:
   // Runs the model on `rows` sequences of shape.max_length ids (each in
   // [0, vocab_size), unchecked) and keeps the activations for Backward.
-  void Forward(const WeightsView& weights, const int32_t* ids, int64_t rows);
+  // `dropout_scale`, when given, holds [rows, hidden_units] factors (0 or
+  // 1 / (1 - rate)) applied to the hidden layer's output: training only.
+  void Forward(const WeightsView& weights, const int32_t* ids, int64_t rows,
+               const float* dropout_scale = nullptr);
 
   // [rows, num_classes] pre-softmax outputs of the last Forward.
   const float* logits() const { return logits_.data(); }
@@ -29,7 +34,17 @@ class BatchPass {
                 float* dense_gradient, SparseRows* embedding_gradient);
 
  private:
+  // The article's pooled embedding of each sequence.
+  void PoolEmbedding(const WeightsView& weights, const int32_t* ids);
+  // The weighted sum of table rows that feeds a tfidf model's hidden layer.
+  void PoolTfidf(const WeightsView& weights, const int32_t* ids);
+
   int64_t rows_ = 0;
+  const float* dropout_scale_ = nullptr;
+  // tfidf: the rows' features, row r's in [offsets_[r], offsets_[r + 1]).
+  std::vector<int64_t> feature_offsets_;
+  std::vector<int32_t> feature_ids_;
+  std::vector<float> feature_values_;
   std::vector<float> pooled_;           // [rows, pooled_dim]
   std::vector<float> hidden_;           // [rows, hidden_units], after relu
   std::vector<float> logits_;           // [rows, num_classes]

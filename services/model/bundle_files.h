@@ -18,6 +18,7 @@ inline constexpr char kManifestFile[] = "manifest.json";
 inline constexpr char kModelFile[] = "model.json";
 inline constexpr char kVocabFile[] = "vocab.json";
 inline constexpr char kPreprocessFile[] = "preprocess.js";
+inline constexpr char kIdfFile[] = "idf.json";  // tfidf models only
 
 // Bundles are flat: a file name is 1-128 of [A-Za-z0-9._-], not starting
 // with '.', so that no name read from a manifest can leave the bundle's

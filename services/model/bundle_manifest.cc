@@ -15,6 +15,8 @@ using nlohmann::json;
 
 constexpr char kGlobalAverage[] = "global_average";
 constexpr char kFlatten[] = "flatten";
+constexpr char kArticle[] = "article";
+constexpr char kTfidf[] = "tfidf";
 
 absl::Status FieldError(absl::string_view field, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat("manifest.json \"", field, "\" ", what));
@@ -95,15 +97,32 @@ absl::Status ParseModel(const json& doc, BundleManifest* manifest) {
   manifest->shape.embedding_dim = *number;
   if (number = PositiveIntField(model, "model", "hidden_units"); !number.ok()) return number.status();
   manifest->shape.hidden_units = *number;
-  absl::StatusOr<std::string> text = StringField(model, "model", "pooling");
+  absl::StatusOr<std::string> text = std::string(kArticle);  // bundles from before K10
+  if (model.contains("architecture")) text = StringField(model, "model", "architecture");
   if (!text.ok()) return text.status();
-  if (*text == kGlobalAverage) {
-    manifest->shape.pooling = Pooling::kGlobalAverage;
-  } else if (*text == kFlatten) {
-    manifest->shape.pooling = Pooling::kFlatten;
-  } else {
-    return FieldError("model.pooling", absl::StrCat("is \"", *text, "\", expected \"", kGlobalAverage,
-                                                    "\" or \"", kFlatten, "\""));
+  if (*text == kTfidf) {
+    manifest->shape.architecture = Architecture::kTfidf;
+  } else if (*text != kArticle) {
+    return FieldError("model.architecture", absl::StrCat("is \"", *text, "\", expected \"",
+                                                         kArticle, "\" or \"", kTfidf, "\""));
+  }
+  if (model.contains("dropout")) {
+    const json& dropout = model["dropout"];
+    if (!dropout.is_number() || !(dropout.get<double>() >= 0) || !(dropout.get<double>() <= 0.9)) {
+      return FieldError("model.dropout", "must be a number in 0..0.9");
+    }
+    manifest->shape.dropout = dropout.get<float>();
+  }
+  if (!manifest->shape.tfidf()) {
+    if (text = StringField(model, "model", "pooling"); !text.ok()) return text.status();
+    if (*text == kGlobalAverage) {
+      manifest->shape.pooling = Pooling::kGlobalAverage;
+    } else if (*text == kFlatten) {
+      manifest->shape.pooling = Pooling::kFlatten;
+    } else {
+      return FieldError("model.pooling", absl::StrCat("is \"", *text, "\", expected \"",
+                                                      kGlobalAverage, "\" or \"", kFlatten, "\""));
+    }
   }
   if (text = StringField(model, "model", "weight_encoding"); !text.ok()) return text.status();
   absl::StatusOr<WeightEncoding> encoding = ParseWeightEncoding(*text);
@@ -160,7 +179,22 @@ absl::Status ParseFiles(const json& doc, BundleManifest* manifest) {
   for (const char* required : {kModelFile, kVocabFile, kPreprocessFile}) {
     if (paths.count(required) == 0) return FieldError("files", absl::StrCat("does not list ", required));
   }
+  if (manifest->shape.tfidf() && paths.count(kIdfFile) == 0) {
+    return FieldError("files", absl::StrCat("does not list ", kIdfFile, " (a tfidf model needs it)"));
+  }
   return absl::OkStatus();
+}
+
+json ModelToJson(const BundleManifest& manifest) {
+  const ModelShape& shape = manifest.shape;
+  json model = {{"architecture", shape.tfidf() ? kTfidf : kArticle},
+                // The float's shortest decimal, not its double expansion.
+                {"dropout", std::round(double{shape.dropout} * 1e6) / 1e6},
+                {"embedding_dim", shape.embedding_dim},
+                {"hidden_units", shape.hidden_units},
+                {"weight_encoding", WeightEncodingName(manifest.weight_encoding)}};
+  if (!shape.tfidf()) model["pooling"] = shape.pooling == Pooling::kFlatten ? kFlatten : kGlobalAverage;
+  return model;
 }
 
 }  // namespace
@@ -179,11 +213,7 @@ std::string ManifestToJson(const BundleManifest& manifest) {
         {"max_length", manifest.shape.max_length},
         {"vocab_size", manifest.shape.vocab_size},
         {"vocab_sha256", manifest.vocab_sha256}}},
-      {"model",
-       {{"embedding_dim", manifest.shape.embedding_dim},
-        {"hidden_units", manifest.shape.hidden_units},
-        {"pooling", manifest.shape.pooling == Pooling::kFlatten ? kFlatten : kGlobalAverage},
-        {"weight_encoding", WeightEncodingName(manifest.weight_encoding)}}},
+      {"model", ModelToJson(manifest)},
       {"metrics", manifest.metrics},
       {"lineage", manifest.lineage},
       {"files", std::move(files)},

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "services/common/sha256.h"
+#include "services/model/idf_file.h"
 #include "services/model/keras_topology.h"
 #include "services/model/tfjs_weights.h"
 #include "services/text/spec.h"
@@ -77,15 +78,22 @@ absl::Status ExpectSame(const char* field, int in_model_json, int in_manifest) {
 }
 
 absl::Status CheckShape(const ModelShape& topology, const ModelShape& manifest) {
+  if (topology.architecture != manifest.architecture) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model.json holds a", topology.tfidf() ? " tfidf" : "n article", " model, manifest.json says ",
+        manifest.tfidf() ? "tfidf" : "article"));
+  }
+  // A tfidf topology has no max_length: the manifest's counts.
+  const int topology_length = topology.tfidf() ? manifest.max_length : topology.max_length;
   for (const auto& [field, a, b] :
        {std::tuple{"vocab_size", topology.vocab_size, manifest.vocab_size},
-        std::tuple{"max_length", topology.max_length, manifest.max_length},
+        std::tuple{"max_length", topology_length, manifest.max_length},
         std::tuple{"embedding_dim", topology.embedding_dim, manifest.embedding_dim},
         std::tuple{"hidden_units", topology.hidden_units, manifest.hidden_units},
         std::tuple{"num_classes", topology.num_classes, manifest.num_classes}}) {
     if (absl::Status s = ExpectSame(field, a, b); !s.ok()) return s;
   }
-  if (topology.pooling != manifest.pooling) {
+  if (!topology.tfidf() && topology.pooling != manifest.pooling) {
     return absl::InvalidArgumentError("model.json and manifest.json disagree on the pooling layer");
   }
   return absl::OkStatus();
@@ -109,6 +117,13 @@ absl::StatusOr<ModelWeights> ReadWeights(const BundleFiles& files, const BundleM
 
   ModelWeights weights;
   weights.shape = topology->shape;
+  weights.shape.max_length = manifest.shape.max_length;
+  if (weights.shape.tfidf()) {
+    absl::StatusOr<std::vector<float>> idf = ParseIdfJson(
+        files.at(kIdfFile), manifest.vocab_sha256, manifest.shape.vocab_size);
+    if (!idf.ok()) return idf.status();
+    weights.idf = *std::move(idf);
+  }
   if (!model.contains("weightsManifest")) {
     return absl::InvalidArgumentError("model.json has no weightsManifest");
   }

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/common/sha256.h"
 #include "services/model/bundle_manifest.h"
+#include "services/model/idf_file.h"
 #include "services/model/keras_topology.h"
 #include "services/model/padding_fold.h"
 #include "services/model/preprocess_script.h"
@@ -64,18 +65,23 @@ absl::StatusOr<BundleFiles> WriteBundle(const ModelWeights& weights,
                                         const text::Vocabulary& vocabulary,
                                         const BundleMetadata& metadata) {
   if (absl::Status s = CheckInputs(weights, classes, vocabulary, metadata); !s.ok()) return s;
+  const bool tfidf = weights.shape.tfidf();
   const KerasTopology topology = StandardTopology(weights.shape);
+  // A tfidf model reads no padding row: there is nothing to fold.
   absl::StatusOr<EncodedWeights> encoded =
-      EncodeWeights(FoldPaddingRow(weights), topology.weight_names, metadata.weight_encoding);
+      EncodeWeights(tfidf ? weights : FoldPaddingRow(weights), topology.weight_names,
+                    metadata.weight_encoding);
   if (!encoded.ok()) return encoded.status();
   absl::StatusOr<std::string> script =
-      BuildPreprocessScript(ModelInput::kIds, weights.shape.max_length, vocabulary, classes);
+      BuildPreprocessScript(tfidf ? ModelInput::kTfidf : ModelInput::kIds,
+                            weights.shape.max_length, vocabulary, classes);
   if (!script.ok()) return script.status();
 
   BundleFiles files = std::move(encoded->shards);
   files[kModelFile] = ModelJson(topology, std::move(encoded->weights_manifest));
   files[kVocabFile] = vocabulary.ToJson();
   files[kPreprocessFile] = *std::move(script);
+  if (tfidf) files[kIdfFile] = IdfToJson(weights.idf, vocabulary.sha256());
 
   BundleManifest manifest;
   manifest.classes = classes;

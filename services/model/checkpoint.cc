@@ -9,8 +9,19 @@
 namespace kiln::model {
 namespace {
 
-constexpr char kMagic[] = "KILNCKP1";
+// Version 2 added the tfidf architecture (model kind 2) and the dropout
+// rate; version 1 checkpoints (article models, no dropout) still load.
+constexpr char kMagic[] = "KILNCKP2";
+constexpr char kMagicVersion1[] = "KILNCKP1";
 constexpr size_t kMagicSize = sizeof(kMagic) - 1;
+
+// The model kind field: the article's two poolings, or tfidf.
+enum ModelKind : int32_t { kAverageKind = 0, kFlattenKind = 1, kTfidfKind = 2 };
+
+int32_t KindOf(const ModelShape& shape) {
+  if (shape.tfidf()) return kTfidfKind;
+  return shape.pooling == Pooling::kFlatten ? kFlattenKind : kAverageKind;
+}
 
 static_assert(sizeof(float) == 4, "checkpoints store IEEE float32");
 
@@ -90,7 +101,8 @@ std::string EncodeCheckpoint(const TrainingState& state) {
   writer.Put<int32_t>(shape.embedding_dim);
   writer.Put<int32_t>(shape.hidden_units);
   writer.Put<int32_t>(shape.num_classes);
-  writer.Put<int32_t>(shape.pooling == Pooling::kFlatten ? 1 : 0);
+  writer.Put<int32_t>(KindOf(shape));
+  writer.Put<float>(shape.dropout);
   writer.Put(state.batch_size);
   writer.Put(state.learning_rate);
   writer.Put(state.seed);
@@ -106,8 +118,10 @@ std::string EncodeCheckpoint(const TrainingState& state) {
 }
 
 absl::StatusOr<TrainingState> DecodeCheckpoint(const std::string& bytes) {
+  const bool version1 = bytes.size() >= kMagicSize &&
+                        std::memcmp(bytes.data(), kMagicVersion1, kMagicSize) == 0;
   if (bytes.size() < kMagicSize + sizeof(uint64_t) ||
-      std::memcmp(bytes.data(), kMagic, kMagicSize) != 0) {
+      (!version1 && std::memcmp(bytes.data(), kMagic, kMagicSize) != 0)) {
     return absl::DataLossError("checkpoint: not a Kiln training checkpoint (bad magic)");
   }
   const size_t body_size = bytes.size() - sizeof(uint64_t);
@@ -119,21 +133,23 @@ absl::StatusOr<TrainingState> DecodeCheckpoint(const std::string& bytes) {
 
   TrainingState state;
   Reader reader(bytes.data() + kMagicSize, body_size - kMagicSize);
-  int32_t pooling = 0;
+  int32_t kind = 0;
   ModelShape& shape = state.shape;
   const bool complete =
       reader.Get(shape.vocab_size) && reader.Get(shape.max_length) &&
       reader.Get(shape.embedding_dim) && reader.Get(shape.hidden_units) &&
-      reader.Get(shape.num_classes) && reader.Get(pooling) && reader.Get(state.batch_size) &&
+      reader.Get(shape.num_classes) && reader.Get(kind) &&
+      (version1 || reader.Get(shape.dropout)) && reader.Get(state.batch_size) &&
       reader.Get(state.learning_rate) && reader.Get(state.seed) && reader.Get(state.examples) &&
       reader.Get(state.epochs_done) && reader.Get(state.step) && reader.Get(state.embedding) &&
       reader.Get(state.dense) && reader.Get(state.embedding_first_moment) &&
       reader.Get(state.embedding_second_moment) && reader.Get(state.dense_first_moment) &&
       reader.Get(state.dense_second_moment) && reader.AtEnd();
-  if (!complete || (pooling != 0 && pooling != 1)) {
+  if (!complete || kind < kAverageKind || kind > (version1 ? kFlattenKind : kTfidfKind)) {
     return absl::DataLossError("checkpoint: malformed body");
   }
-  shape.pooling = pooling == 1 ? Pooling::kFlatten : Pooling::kGlobalAverage;
+  shape.pooling = kind == kFlattenKind ? Pooling::kFlatten : Pooling::kGlobalAverage;
+  shape.architecture = kind == kTfidfKind ? Architecture::kTfidf : Architecture::kArticle;
 
   if (absl::Status status = ValidateShape(shape); !status.ok()) return status;
   const int64_t table = int64_t{shape.vocab_size} * shape.embedding_dim;

@@ -31,7 +31,7 @@ struct TrainingState {
   std::vector<float> dense_second_moment;
 };
 
-// "KILNCKP1", the fields little-endian in declaration order, each vector
+// "KILNCKP2", the fields little-endian in declaration order, each vector
 // with its length, then an FNV-1a 64 checksum of everything before it.
 std::string EncodeCheckpoint(const TrainingState& state);
 

@@ -14,6 +14,7 @@ constexpr char kEmbedding[] = "Embedding";
 constexpr char kGlobalAveragePooling[] = "GlobalAveragePooling1D";
 constexpr char kFlatten[] = "Flatten";
 constexpr char kDense[] = "Dense";
+constexpr char kDropout[] = "Dropout";
 
 // Initializers only matter for training; they are written so that the
 // topology is a complete Keras config that Keras itself would accept too.
@@ -51,6 +52,15 @@ json PoolingLayer(const ModelShape& shape) {
                 {"trainable", true},
                 {"dtype", "float32"},
                 {"data_format", "channels_last"}});
+}
+
+json DropoutLayer(float rate) {
+  return Layer(kDropout, {{"name", "dropout"},
+                          {"trainable", true},
+                          {"dtype", "float32"},
+                          {"rate", rate},
+                          {"noise_shape", nullptr},
+                          {"seed", nullptr}});
 }
 
 json DenseLayer(const std::string& name, int units, const char* activation) {
@@ -157,17 +167,30 @@ absl::StatusOr<std::vector<LayerView>> LayersOf(const json& model_topology) {
 KerasTopology StandardTopology(const ModelShape& shape) {
   KerasTopology topology;
   topology.shape = shape;
-  topology.weight_names = {"embedding/embeddings", "dense/kernel", "dense/bias", "dense_1/kernel",
-                           "dense_1/bias"};
+  if (shape.tfidf()) {
+    topology.weight_names = {"dense/kernel", "", "dense/bias", "dense_1/kernel", "dense_1/bias"};
+  } else {
+    topology.weight_names = {"embedding/embeddings", "dense/kernel", "dense/bias",
+                             "dense_1/kernel", "dense_1/bias"};
+  }
   return topology;
 }
 
 json TopologyToJson(const KerasTopology& topology) {
   const KerasWeightNames& names = topology.weight_names;
   const ModelShape& shape = topology.shape;
-  json layers = json::array({EmbeddingLayer(shape, LayerOf(names.embedding)), PoolingLayer(shape),
-                             DenseLayer(LayerOf(names.hidden_kernel), shape.hidden_units, "relu"),
-                             DenseLayer(LayerOf(names.output_kernel), shape.num_classes, "softmax")});
+  json layers = json::array();
+  if (shape.tfidf()) {
+    json input = DenseLayer(LayerOf(names.hidden_bias), shape.hidden_units, "relu");
+    input["config"]["batch_input_shape"] = {nullptr, shape.vocab_size};
+    layers.push_back(std::move(input));
+  } else {
+    layers.push_back(EmbeddingLayer(shape, LayerOf(names.embedding)));
+    layers.push_back(PoolingLayer(shape));
+    layers.push_back(DenseLayer(LayerOf(names.hidden_kernel), shape.hidden_units, "relu"));
+  }
+  if (shape.dropout > 0) layers.push_back(DropoutLayer(shape.dropout));
+  layers.push_back(DenseLayer(LayerOf(names.output_kernel), shape.num_classes, "softmax"));
   return {{"class_name", "Sequential"},
           {"config", {{"name", "kiln_classifier"}, {"layers", std::move(layers)}}},
           {"keras_version", "tfjs-layers 4.22.0"},
@@ -175,49 +198,88 @@ json TopologyToJson(const KerasTopology& topology) {
 }
 
 absl::StatusOr<KerasTopology> ParseTopology(const json& model_topology) {
-  absl::StatusOr<std::vector<LayerView>> layers = LayersOf(model_topology);
-  if (!layers.ok()) return layers.status();
-  for (const LayerView& layer : *layers) {
+  absl::StatusOr<std::vector<LayerView>> parsed = LayersOf(model_topology);
+  if (!parsed.ok()) return parsed.status();
+  std::vector<LayerView> layers = std::move(*parsed);
+  std::string found;  // for the error message
+  for (const LayerView& layer : layers) {
+    absl::StrAppend(&found, found.empty() ? "" : ", ", layer.class_name);
+  }
+  for (const LayerView& layer : layers) {
     if (layer.class_name != kEmbedding && layer.class_name != kGlobalAveragePooling &&
-        layer.class_name != kFlatten && layer.class_name != kDense) {
+        layer.class_name != kFlatten && layer.class_name != kDense &&
+        layer.class_name != kDropout) {
       return TopologyError(absl::StrCat("unsupported layer \"", layer.name, "\" of class ",
                                         layer.class_name));
     }
   }
-  const bool in_order = layers->size() == 4 && (*layers)[0].class_name == kEmbedding &&
-                  (*layers)[2].class_name == kDense && (*layers)[3].class_name == kDense &&
-                  ((*layers)[1].class_name == kGlobalAveragePooling || (*layers)[1].class_name == kFlatten);
-  if (!in_order) {
-    std::string found;
-    for (const LayerView& layer : *layers) absl::StrAppend(&found, found.empty() ? "" : ", ", layer.class_name);
-    return TopologyError(absl::StrCat(
-        "expected the layers Embedding, GlobalAveragePooling1D or Flatten, Dense, Dense; found ", found));
-  }
-  const LayerView& embedding = (*layers)[0];
-  const LayerView& hidden = (*layers)[2];
-  const LayerView& output = (*layers)[3];
-
+  // An optional Dropout before the output layer.
   KerasTopology topology;
   ModelShape& shape = topology.shape;
-  shape.pooling = (*layers)[1].class_name == kFlatten ? Pooling::kFlatten : Pooling::kGlobalAverage;
-  absl::StatusOr<int> value = PositiveInt(*embedding.config, embedding.name, "input_dim");
+  if (layers.size() >= 2 && layers[layers.size() - 2].class_name == kDropout) {
+    const LayerView& dropout = layers[layers.size() - 2];
+    const auto rate = dropout.config->find("rate");
+    if (rate == dropout.config->end() || !rate->is_number() || !(rate->get<double>() >= 0) ||
+        !(rate->get<double>() <= 0.9)) {
+      return TopologyError(
+          absl::StrCat("dropout layer \"", dropout.name, "\" needs a \"rate\" in 0..0.9"));
+    }
+    shape.dropout = rate->get<float>();
+    layers.erase(layers.end() - 2);
+  }
+  const auto is = [&layers](size_t i, const char* class_name) {
+    return layers[i].class_name == class_name;
+  };
+  const bool article =
+      layers.size() == 4 && is(0, kEmbedding) && is(2, kDense) && is(3, kDense) &&
+      (is(1, kGlobalAveragePooling) || is(1, kFlatten));
+  const bool tfidf = layers.size() == 2 && is(0, kDense) && is(1, kDense);
+  if (!article && !tfidf) {
+    return TopologyError(absl::StrCat(
+        "expected the layers Embedding, GlobalAveragePooling1D or Flatten, Dense, [Dropout,] "
+        "Dense (article) or Dense, [Dropout,] Dense (tfidf); found ", found));
+  }
+  const LayerView& hidden = article ? layers[2] : layers[0];
+  const LayerView& output = layers.back();
+  absl::StatusOr<int> value = PositiveInt(*hidden.config, hidden.name, "units");
   if (!value.ok()) return value.status();
-  shape.vocab_size = *value;
-  if (value = PositiveInt(*embedding.config, embedding.name, "output_dim"); !value.ok()) return value.status();
-  shape.embedding_dim = *value;
-  if (value = InputLength(*embedding.config, embedding.name); !value.ok()) return value.status();
-  shape.max_length = *value;
-  if (value = PositiveInt(*hidden.config, hidden.name, "units"); !value.ok()) return value.status();
   shape.hidden_units = *value;
   if (value = PositiveInt(*output.config, output.name, "units"); !value.ok()) return value.status();
   shape.num_classes = *value;
+  if (absl::Status s = ExpectActivation(*hidden.config, hidden.name, "relu"); !s.ok()) return s;
+  if (absl::Status s = ExpectActivation(*output.config, output.name, "softmax"); !s.ok()) return s;
+
+  if (tfidf) {
+    // The input is the TF-IDF vector: max_length is not part of the
+    // topology (the manifest has it).
+    shape.architecture = Architecture::kTfidf;
+    const auto input = hidden.config->find("batch_input_shape");
+    if (input == hidden.config->end() || !input->is_array() || input->size() != 2 ||
+        !IsPositiveInt((*input)[1])) {
+      return TopologyError(absl::StrCat("dense layer \"", hidden.name,
+                                        "\" needs a batch_input_shape [null, vocab_size]"));
+    }
+    shape.vocab_size = (*input)[1].get<int>();
+    shape.embedding_dim = shape.hidden_units;
+    topology.weight_names = {hidden.name + "/kernel", "", hidden.name + "/bias",
+                             output.name + "/kernel", output.name + "/bias"};
+    return topology;
+  }
+
+  const LayerView& embedding = layers[0];
+  shape.pooling = is(1, kFlatten) ? Pooling::kFlatten : Pooling::kGlobalAverage;
+  if (value = PositiveInt(*embedding.config, embedding.name, "input_dim"); !value.ok())
+    return value.status();
+  shape.vocab_size = *value;
+  if (value = PositiveInt(*embedding.config, embedding.name, "output_dim"); !value.ok())
+    return value.status();
+  shape.embedding_dim = *value;
+  if (value = InputLength(*embedding.config, embedding.name); !value.ok()) return value.status();
+  shape.max_length = *value;
   if (shape.pooling == Pooling::kFlatten &&
       int64_t{shape.max_length} * shape.embedding_dim > INT32_MAX) {
     return TopologyError("the flattened embedding is wider than 2^31-1");
   }
-  if (absl::Status s = ExpectActivation(*hidden.config, hidden.name, "relu"); !s.ok()) return s;
-  if (absl::Status s = ExpectActivation(*output.config, output.name, "softmax"); !s.ok()) return s;
-
   topology.weight_names = {embedding.name + "/embeddings", hidden.name + "/kernel",
                            hidden.name + "/bias", output.name + "/kernel", output.name + "/bias"};
   return topology;

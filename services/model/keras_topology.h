@@ -13,9 +13,11 @@ namespace kiln::model {
 
 // Names of the weights in weightsManifest: "<layer name>/<weight>", which is
 // how tfjs-layers matches stored weights to the layers' variables.
+// A tfidf model's first Dense kernel takes the embedding's place and it has
+// no hidden_kernel (empty name).
 struct KerasWeightNames {
-  std::string embedding;      // embedding/embeddings
-  std::string hidden_kernel;  // dense/kernel
+  std::string embedding;      // embedding/embeddings (tfidf: dense/kernel)
+  std::string hidden_kernel;  // dense/kernel (tfidf: none)
   std::string hidden_bias;    // dense/bias
   std::string output_kernel;  // dense_1/kernel
   std::string output_bias;    // dense_1/bias
@@ -27,7 +29,8 @@ struct KerasTopology {
 };
 
 // Sequential[Embedding, GlobalAveragePooling1D | Flatten, Dense(relu),
-// Dense(softmax)] with Keras's default layer names.
+// [Dropout,] Dense(softmax)] (article) or Sequential[Dense(relu),
+// [Dropout,] Dense(softmax)] (tfidf) with Keras's default layer names.
 KerasTopology StandardTopology(const ModelShape& shape);
 
 // The "modelTopology" value for `topology`.
@@ -35,7 +38,8 @@ nlohmann::json TopologyToJson(const KerasTopology& topology);
 
 // Reads a "modelTopology" value (also the {"model_config": ...} wrapping
 // Keras's own exporter writes). InvalidArgument for anything but the four
-// layers above, naming the unsupported layer or setting.
+// layers above, naming the unsupported layer or setting. A tfidf topology
+// leaves shape.max_length 0: the manifest holds it.
 absl::StatusOr<KerasTopology> ParseTopology(const nlohmann::json& model_topology);
 
 }  // namespace kiln::model

@@ -23,12 +23,18 @@ absl::Status ModelWeights::Validate() const {
         shape.max_length, " (>= 1), embedding_dim ", shape.embedding_dim, " (>= 1), hidden_units ",
         shape.hidden_units, " (>= 1), num_classes ", shape.num_classes, " (>= 2)"));
   }
-  const int64_t pooled = shape.pooled_dim();
   if (absl::Status s = CheckSize("embedding", embedding,
                                  int64_t{shape.vocab_size} * shape.embedding_dim);
       !s.ok())
     return s;
-  if (absl::Status s = CheckSize("hidden_kernel", hidden_kernel, pooled * shape.hidden_units);
+  if (shape.tfidf() && shape.embedding_dim != shape.hidden_units) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model shape: a tfidf model's first kernel is [vocab_size, hidden_units], but "
+        "embedding_dim is ", shape.embedding_dim, " and hidden_units ", shape.hidden_units));
+  }
+  if (absl::Status s = CheckSize("idf", idf, shape.tfidf() ? shape.vocab_size : 0); !s.ok())
+    return s;
+  if (absl::Status s = CheckSize("hidden_kernel", hidden_kernel, shape.hidden_kernel_size());
       !s.ok())
     return s;
   if (absl::Status s = CheckSize("hidden_bias", hidden_bias, shape.hidden_units); !s.ok()) return s;

@@ -42,6 +42,7 @@ struct WeightsView {
   const float* hidden_bias = nullptr;
   const float* output_kernel = nullptr;
   const float* output_bias = nullptr;
+  const float* idf = nullptr;  // [vocab_size], tfidf only
 };
 
 // The view of a validated ModelWeights; it must outlive the view.
@@ -52,10 +53,13 @@ struct Parameters {
   DenseLayout layout;
   std::vector<float> embedding;  // [vocab_size, embedding_dim]
   std::vector<float> dense;      // laid out by `layout`
+  std::vector<float> idf;        // tfidf only: fixed, not trained
 
   // Baseline (torch default) initialisation: embedding ~ N(0, 1), Dense
   // kernels and biases ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)); the
-  // baseline's hyperparameters were tuned with it.
+  // baseline's hyperparameters were tuned with it. tfidf: table
+  // ~ N(0, 0.01^2), hidden bias 0, output layer as above; `idf` is left
+  // empty for the caller.
   static Parameters Initial(const ModelShape& shape, uint64_t seed);
   // Copies validated weights in.
   static Parameters FromWeights(const ModelWeights& weights);

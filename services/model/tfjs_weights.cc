@@ -20,22 +20,27 @@ struct TensorInfo {
   std::string name;
   std::vector<int64_t> shape;
   size_t size;
+  size_t slot;  // index into ValuesOf()
 };
 
-// The five tensors in Keras's layer order, which is also their order in the
-// shards; index i matches ValuesOf()[i].
+// The model's tensors in Keras's layer order, which is also their order in
+// the shards: all five of ValuesOf(), less the hidden kernel of a tfidf
+// model.
 std::vector<TensorInfo> TensorsOf(const ModelShape& shape, const KerasWeightNames& names) {
   const int64_t pooled = shape.pooled_dim();
-  auto info = [](const std::string& name, std::vector<int64_t> dims) {
+  auto info = [](const std::string& name, std::vector<int64_t> dims, size_t slot) {
     size_t size = 1;
     for (int64_t dim : dims) size *= static_cast<size_t>(dim);
-    return TensorInfo{name, std::move(dims), size};
+    return TensorInfo{name, std::move(dims), size, slot};
   };
-  return {info(names.embedding, {shape.vocab_size, shape.embedding_dim}),
-          info(names.hidden_kernel, {pooled, shape.hidden_units}),
-          info(names.hidden_bias, {shape.hidden_units}),
-          info(names.output_kernel, {shape.hidden_units, shape.num_classes}),
-          info(names.output_bias, {shape.num_classes})};
+  std::vector<TensorInfo> tensors = {
+      info(names.embedding, {shape.vocab_size, shape.embedding_dim}, 0),
+      info(names.hidden_kernel, {pooled, shape.hidden_units}, 1),
+      info(names.hidden_bias, {shape.hidden_units}, 2),
+      info(names.output_kernel, {shape.hidden_units, shape.num_classes}, 3),
+      info(names.output_bias, {shape.num_classes}, 4)};
+  if (shape.tfidf()) tensors.erase(tensors.begin() + 1);
+  return tensors;
 }
 
 std::array<const std::vector<float>*, 5> ValuesOf(const ModelWeights& weights) {
@@ -139,7 +144,7 @@ absl::StatusOr<EncodedWeights> EncodeWeights(const ModelWeights& weights,
   std::string stream;
   json specs = json::array();
   for (size_t i = 0; i < tensors.size(); ++i) {
-    absl::StatusOr<EncodedTensor> encoded = EncodeTensor(*values[i], encoding);
+    absl::StatusOr<EncodedTensor> encoded = EncodeTensor(*values[tensors[i].slot], encoding);
     if (!encoded.ok()) {
       return absl::Status(encoded.status().code(),
                           absl::StrCat(tensors[i].name, ": ", encoded.status().message()));
@@ -221,7 +226,7 @@ absl::Status DecodeWeights(const json& weights_manifest, const BundleFiles& file
                                             " on, but the shards hold ", stream->size(), " bytes"));
       }
       const size_t bytes = tensor->size * width;
-      std::vector<float>& target = *values[index];
+      std::vector<float>& target = *values[tensor->slot];
       target.assign(tensor->size, 0.0f);
       if (absl::Status s = DecodeTensor(absl::string_view(*stream).substr(offset, bytes), encoding,
                                         range, absl::MakeSpan(target));

@@ -12,12 +12,17 @@
 #include "services/model/loss.h"
 #include "services/model/parallel.h"
 #include "services/model/random.h"
+#include "services/text/tfidf.h"
 
 namespace kiln::model {
 namespace {
 
-// DeriveSeed streams of the training loop (initialisation uses its own).
+// DeriveSeed streams of the training loop (initialisation uses its own):
+// the shuffle of epoch e is stream kShuffleStream + e, the dropout masks of
+// epoch e derive from stream kDropoutStream + e and the example's index in
+// the whole training set, so that every world size draws the same masks.
 constexpr uint64_t kShuffleStream = 1000;
+constexpr uint64_t kDropoutStream = uint64_t{1} << 32;
 
 absl::Status ValidateOptions(const TrainingOptions& options) {
   if (options.epochs < 1 || options.epochs > 100000) {
@@ -80,6 +85,26 @@ int32_t IdFromBits(float bits) {
   return id;
 }
 
+// A tfidf model's inverse document frequencies over the whole training set:
+// every rank counts its shard and the counts are summed over the ranks.
+absl::StatusOr<std::vector<float>> TrainingSetIdf(const ModelShape& shape, const Examples& shard,
+                                                  int64_t examples, Communicator* communicator) {
+  std::vector<int64_t> counts(static_cast<size_t>(shape.vocab_size), 0);
+  for (int64_t i = 0; i < shard.size(); ++i) {
+    text::CountDocumentFrequencies(
+        absl::MakeConstSpan(shard.ids.data() + i * shape.max_length, shape.max_length),
+        absl::MakeSpan(counts));
+  }
+  if (communicator != nullptr) {
+    // Counts below 2^24 are exact in float32; the set is far smaller.
+    std::vector<float> sums(counts.begin(), counts.end());
+    if (absl::Status status = communicator->AllReduceSum(absl::MakeSpan(sums)); !status.ok())
+      return status;
+    for (size_t j = 0; j < sums.size(); ++j) counts[j] = static_cast<int64_t>(sums[j]);
+  }
+  return text::InverseDocumentFrequencies(counts, examples);
+}
+
 }  // namespace
 
 Examples ShardExamples(const Examples& all, int max_length, int rank, int world_size) {
@@ -133,9 +158,22 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const ModelShape& shape
     }
   }
   if (examples == 0) return absl::InvalidArgumentError("training data: no examples");
+  if (examples >= (int64_t{1} << 24)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "training data: ", examples, " examples; at most 2^24 - 1 are supported"));
+  }
+  std::vector<float> idf;
+  if (shape.tfidf()) {
+    absl::StatusOr<std::vector<float>> computed =
+        TrainingSetIdf(shape, shard, examples, communicator);
+    if (!computed.ok()) return computed.status();
+    idf = std::move(*computed);
+  }
   try {
-    return std::unique_ptr<Trainer>(
+    std::unique_ptr<Trainer> trainer(
         new Trainer(shape, options, std::move(shard), communicator, examples));
+    trainer->params_.idf = std::move(idf);
+    return trainer;
   } catch (const std::exception& error) {
     return absl::ResourceExhaustedError(
         absl::StrCat("training: cannot allocate the model: ", error.what()));
@@ -179,10 +217,11 @@ absl::StatusOr<EpochMetrics> Trainer::TrainEpoch(const ProgressCallback& progres
       return absl::CancelledError(absl::StrCat("training: cancelled in epoch ", epoch,
                                                " before step ", batch + 1, " of ", steps));
     }
-    GatherBatch(order, batch);
+    GatherBatch(order, batch, epoch);
     const int64_t rows = static_cast<int64_t>(batch_labels_.size());
     const WeightsView weights = params_.view();
-    pass_.Forward(weights, batch_ids_.data(), rows);
+    pass_.Forward(weights, batch_ids_.data(), rows,
+                  shape_.dropout > 0 ? dropout_scale_.data() : nullptr);
     logits_gradient_.resize(static_cast<size_t>(rows * classes));
     // Gradients of the global batch's mean loss: summed over ranks they are
     // exactly the single-rank gradients.
@@ -227,13 +266,14 @@ absl::StatusOr<EpochMetrics> Trainer::TrainEpoch(const ProgressCallback& progres
   return metrics;
 }
 
-void Trainer::GatherBatch(const std::vector<int64_t>& order, int64_t batch) {
+void Trainer::GatherBatch(const std::vector<int64_t>& order, int64_t batch, int epoch) {
   const int64_t begin = batch * options_.batch_size;
   const int64_t end = std::min<int64_t>(begin + options_.batch_size, examples_);
   global_batch_size_ = end - begin;
   const int length = shape_.max_length;
   batch_ids_.clear();
   batch_labels_.clear();
+  dropout_scale_.clear();
   for (int64_t i = begin; i < end; ++i) {
     const int64_t example = order[i];
     if (example % world_size_ != rank_) continue;
@@ -241,6 +281,17 @@ void Trainer::GatherBatch(const std::vector<int64_t>& order, int64_t batch) {
     batch_labels_.push_back(shard_.labels[local]);
     batch_ids_.insert(batch_ids_.end(), shard_.ids.begin() + local * length,
                       shard_.ids.begin() + (local + 1) * length);
+    if (shape_.dropout > 0) AppendDropoutMask(epoch, example);
+  }
+}
+
+void Trainer::AppendDropoutMask(int epoch, int64_t example) {
+  // Inverted dropout, as TF.js trains it: kept units are scaled by
+  // 1 / (1 - rate) so that inference needs no correction.
+  Random random(DeriveSeed(DeriveSeed(options_.seed, kDropoutStream + epoch), example));
+  const float keep = 1.0f / (1.0f - shape_.dropout);
+  for (int h = 0; h < shape_.hidden_units; ++h) {
+    dropout_scale_.push_back(random.Uniform01() < shape_.dropout ? 0.0f : keep);
   }
 }
 

@@ -105,8 +105,10 @@ class Trainer {
 
   absl::StatusOr<EpochMetrics> TrainEpoch(const ProgressCallback& progress,
                                           const CancelCheck& cancelled);
-  // Fills the local batch with this rank's members of global batch `batch`.
-  void GatherBatch(const std::vector<int64_t>& order, int64_t batch);
+  // Fills the local batch with this rank's members of global batch `batch`
+  // (and their dropout masks).
+  void GatherBatch(const std::vector<int64_t>& order, int64_t batch, int epoch);
+  void AppendDropoutMask(int epoch, int64_t example);
   // Sums gradients and loss over the ranks into dense_gradient_,
   // merged_rows_ and `sums`.
   absl::Status Exchange(double* loss_sum, int64_t* correct);
@@ -131,6 +133,7 @@ class Trainer {
   // Buffers reused by every step.
   std::vector<int32_t> batch_ids_;
   std::vector<int32_t> batch_labels_;
+  std::vector<float> dropout_scale_;  // [local rows, hidden_units]
   int64_t global_batch_size_ = 0;
   BatchPass pass_;
   std::vector<float> logits_gradient_;

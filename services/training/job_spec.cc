@@ -20,10 +20,66 @@ void SetRange(google::protobuf::RepeatedPtrField<kiln::v1::YearRange>* ranges, i
   range->set_last(last);
 }
 
+constexpr int kTfidfHiddenUnits = 32;
+
 absl::Status CheckRange(const char* field, int64_t value, int64_t low, int64_t high) {
   if (value < low || value > high) {
     return absl::InvalidArgumentError(
         absl::StrCat("spec.", field, " is ", value, "; allowed: ", low, "..", high));
+  }
+  return absl::OkStatus();
+}
+
+// The article's model with the hyperparameters of
+// shared/bench/torch_baseline.py.
+void ApplyArticleDefaults(kiln::v1::JobSpec& spec) {
+  if (spec.embedding_dim() == 0) spec.set_embedding_dim(64);
+  if (spec.hidden_units() == 0) spec.set_hidden_units(2 * spec.embedding_dim());
+  if (spec.pooling() == kiln::v1::POOLING_UNSPECIFIED) {
+    spec.set_pooling(kiln::v1::POOLING_GLOBAL_AVERAGE);
+  }
+  if (spec.epochs() == 0) spec.set_epochs(15);
+  if (spec.batch_size() == 0) spec.set_batch_size(64);
+  if (spec.learning_rate() == 0) spec.set_learning_rate(5e-3);
+  if (!spec.has_dropout()) spec.set_dropout(0);
+}
+
+// The bag of words: its first kernel is the table, so embedding_dim is
+// hidden_units; validation decides when to stop (docs/models.md has the
+// measurements behind these values).
+void ApplyTfidfDefaults(kiln::v1::JobSpec& spec) {
+  if (spec.hidden_units() == 0) spec.set_hidden_units(kTfidfHiddenUnits);
+  if (spec.embedding_dim() == 0) spec.set_embedding_dim(spec.hidden_units());
+  if (spec.epochs() == 0) spec.set_epochs(30);
+  if (spec.batch_size() == 0) spec.set_batch_size(32);
+  if (spec.learning_rate() == 0) spec.set_learning_rate(3e-3);
+  if (!spec.has_dropout()) spec.set_dropout(0.5);
+}
+
+absl::Status ValidateArchitecture(const kiln::v1::JobSpec& spec) {
+  if (!(spec.dropout() >= 0 && spec.dropout() <= 0.9)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("spec.dropout is ", spec.dropout(), "; allowed: 0..0.9"));
+  }
+  if (spec.architecture() == kiln::v1::ARCHITECTURE_ARTICLE) {
+    if (!kiln::v1::Pooling_IsValid(spec.pooling()) ||
+        spec.pooling() == kiln::v1::POOLING_UNSPECIFIED) {
+      return absl::InvalidArgumentError("spec.pooling must be GLOBAL_AVERAGE or FLATTEN");
+    }
+    return absl::OkStatus();
+  }
+  if (spec.architecture() != kiln::v1::ARCHITECTURE_TFIDF) {
+    return absl::InvalidArgumentError("spec.architecture must be ARTICLE or TFIDF");
+  }
+  if (spec.pooling() != kiln::v1::POOLING_UNSPECIFIED) {
+    return absl::InvalidArgumentError(
+        "spec.pooling belongs to the ARTICLE architecture; leave it unset with TFIDF");
+  }
+  if (spec.embedding_dim() != spec.hidden_units()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "spec.embedding_dim (", spec.embedding_dim(), ") must equal spec.hidden_units (",
+        spec.hidden_units(), ") with architecture TFIDF: its first kernel is [vocabulary, "
+        "hidden_units]; set hidden_units only"));
   }
   return absl::OkStatus();
 }
@@ -49,14 +105,14 @@ void ApplyDefaults(kiln::v1::JobSpec& spec, int default_max_attempts) {
   if (spec.test_years().empty()) SetRange(spec.mutable_test_years(), 1990, 2000);
   if (spec.vocabulary().min_count() == 0) spec.mutable_vocabulary()->set_min_count(2);
   if (spec.max_length() == 0) spec.set_max_length(256);
-  if (spec.embedding_dim() == 0) spec.set_embedding_dim(64);
-  if (spec.hidden_units() == 0) spec.set_hidden_units(2 * spec.embedding_dim());
-  if (spec.pooling() == kiln::v1::POOLING_UNSPECIFIED) {
-    spec.set_pooling(kiln::v1::POOLING_GLOBAL_AVERAGE);
+  if (spec.architecture() == kiln::v1::ARCHITECTURE_UNSPECIFIED) {
+    spec.set_architecture(kiln::v1::ARCHITECTURE_TFIDF);
   }
-  if (spec.epochs() == 0) spec.set_epochs(15);
-  if (spec.batch_size() == 0) spec.set_batch_size(64);
-  if (spec.learning_rate() == 0) spec.set_learning_rate(5e-3);
+  if (spec.architecture() == kiln::v1::ARCHITECTURE_TFIDF) {
+    ApplyTfidfDefaults(spec);
+  } else {
+    ApplyArticleDefaults(spec);
+  }
   if (spec.world_size() == 0) spec.set_world_size(1);
   if (spec.weight_encoding() == kiln::v1::WEIGHT_ENCODING_UNSPECIFIED) {
     spec.set_weight_encoding(kiln::v1::WEIGHT_ENCODING_FLOAT32);
@@ -129,10 +185,7 @@ absl::Status ValidateJobSpec(const kiln::v1::JobSpec& spec) {
       spec.weight_encoding() == kiln::v1::WEIGHT_ENCODING_UNSPECIFIED) {
     return absl::InvalidArgumentError("spec.weight_encoding must be FLOAT32, FLOAT16 or UINT8");
   }
-  if (!kiln::v1::Pooling_IsValid(spec.pooling()) ||
-      spec.pooling() == kiln::v1::POOLING_UNSPECIFIED) {
-    return absl::InvalidArgumentError("spec.pooling must be GLOBAL_AVERAGE or FLATTEN");
-  }
+  KILN_RETURN_IF_ERROR(ValidateArchitecture(spec));
   KILN_RETURN_IF_ERROR(CheckRange("max_attempts", spec.max_attempts(), 1, 100));
   if (spec.description().size() > 1024) {
     return absl::InvalidArgumentError("spec.description is over 1024 bytes");

@@ -41,6 +41,10 @@ model::ModelShape ShapeOf(const kiln::v1::JobSpec& spec, int vocabulary_size) {
   shape.num_classes = spec.topics_size();
   shape.pooling = spec.pooling() == kiln::v1::POOLING_FLATTEN ? model::Pooling::kFlatten
                                                                 : model::Pooling::kGlobalAverage;
+  shape.architecture = spec.architecture() == kiln::v1::ARCHITECTURE_ARTICLE
+                           ? model::Architecture::kArticle
+                           : model::Architecture::kTfidf;
+  shape.dropout = static_cast<float>(spec.dropout());
   return shape;
 }
 

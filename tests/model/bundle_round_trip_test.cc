@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "services/common/sha256.h"
@@ -16,6 +17,7 @@
 #include "services/model/bundle_manifest.h"
 #include "services/model/bundle_reader.h"
 #include "services/model/bundle_writer.h"
+#include "services/model/idf_file.h"
 #include "services/model/padding_fold.h"
 #include "services/model/tfjs_weights.h"
 #include "services/text/spec.h"
@@ -113,6 +115,77 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Combine(::testing::Values(WeightEncoding::kFloat32, WeightEncoding::kFloat16,
                                          WeightEncoding::kUint8),
                        ::testing::Values(Pooling::kGlobalAverage, Pooling::kFlatten)));
+
+class TfidfRoundTripTest : public ::testing::TestWithParam<WeightEncoding> {};
+
+TEST_P(TfidfRoundTripTest, ReadsBackWhatWasWritten) {
+  const WeightEncoding encoding = GetParam();
+  ModelShape shape = SmallShape();
+  shape.architecture = Architecture::kTfidf;
+  shape.embedding_dim = shape.hidden_units;
+  shape.dropout = 0.5f;
+  const testing::TestModel model = testing::MakeTestModel(shape, 3);
+  const absl::StatusOr<BundleFiles> files =
+      WriteBundle(model.weights, model.classes, model.vocabulary, Metadata(encoding));
+  ASSERT_TRUE(files.ok()) << files.status();
+  const absl::StatusOr<Bundle> bundle = ReadBundle(*files);
+  ASSERT_TRUE(bundle.ok()) << bundle.status();
+
+  const ModelWeights& read = bundle->weights;
+  EXPECT_TRUE(read.shape.tfidf());
+  EXPECT_EQ(read.shape.max_length, shape.max_length);
+  EXPECT_EQ(read.shape.vocab_size, shape.vocab_size);
+  EXPECT_EQ(read.shape.hidden_units, shape.hidden_units);
+  EXPECT_EQ(read.shape.dropout, 0.5f);
+  EXPECT_TRUE(read.hidden_kernel.empty());
+  // Nothing is folded: the table is the first Dense kernel as trained.
+  ExpectDecodedFrom(model.weights.embedding, read.embedding, encoding, "dense/kernel");
+  ExpectDecodedFrom(model.weights.hidden_bias, read.hidden_bias, encoding, "dense/bias");
+  ExpectDecodedFrom(model.weights.output_kernel, read.output_kernel, encoding, "dense_1/kernel");
+  // idf.json gives back the very floats.
+  EXPECT_EQ(read.idf, model.weights.idf);
+
+  const nlohmann::json model_json = nlohmann::json::parse(files->at("model.json"));
+  const nlohmann::json& layers = model_json["modelTopology"]["config"]["layers"];
+  ASSERT_EQ(layers.size(), 3u);
+  EXPECT_EQ(layers[0]["class_name"], "Dense");
+  EXPECT_EQ(layers[0]["config"]["batch_input_shape"], nlohmann::json({nullptr, 300}));
+  EXPECT_EQ(layers[1]["class_name"], "Dropout");
+  EXPECT_EQ(layers[2]["config"]["activation"], "softmax");
+  const nlohmann::json manifest = nlohmann::json::parse(files->at("manifest.json"));
+  EXPECT_EQ(manifest["model"]["architecture"], "tfidf");
+  EXPECT_FALSE(manifest["model"].contains("pooling"));
+  std::vector<std::string> listed;
+  for (const BundleFileEntry& entry : bundle->manifest.files) listed.push_back(entry.path);
+  EXPECT_EQ(listed, (std::vector<std::string>{"group1-shard1of1.bin", "idf.json", "model.json",
+                                              "preprocess.js", "vocab.json"}));
+}
+
+INSTANTIATE_TEST_SUITE_P(Encodings, TfidfRoundTripTest,
+                         ::testing::Values(WeightEncoding::kFloat32, WeightEncoding::kUint8));
+
+TEST(BundleReaderTest, RefusesATfidfBundleWithoutItsIdf) {
+  ModelShape shape = SmallShape();
+  shape.architecture = Architecture::kTfidf;
+  shape.embedding_dim = shape.hidden_units;
+  const testing::TestModel model = testing::MakeTestModel(shape, 3);
+  BundleFiles files =
+      WriteBundle(model.weights, model.classes, model.vocabulary, Metadata(WeightEncoding::kFloat32))
+          .value();
+  files["idf.json"] = R"({"format":"kiln-idf","idf":[1,2],"vocab_sha256":"x"})";
+  // The manifest's sha256 no longer matches: a damaged file is data loss.
+  EXPECT_EQ(ReadBundle(files).status().code(), absl::StatusCode::kDataLoss);
+  // A well-formed idf.json of another vocabulary, listed correctly, is refused by name.
+  const std::string foreign =
+      IdfToJson(model.weights.idf, std::string(64, 'a'));
+  EXPECT_THAT(ParseIdfJson(foreign, model.vocabulary.sha256(), shape.vocab_size).status().message(),
+              ::testing::HasSubstr("idf.json belongs to vocabulary"));
+  EXPECT_THAT(ParseIdfJson(IdfToJson({1.0f}, model.vocabulary.sha256()),
+                           model.vocabulary.sha256(), shape.vocab_size)
+                  .status()
+                  .message(),
+              ::testing::HasSubstr("300 numbers"));
+}
 
 TEST(BundleWriterTest, SplitsWeightsIntoShardsOfFourMebibytes) {
   ModelShape shape = SmallShape();

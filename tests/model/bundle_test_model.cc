@@ -62,13 +62,19 @@ TestModel MakeTestModel(const ModelShape& shape, uint32_t seed) {
   weights.embedding =
       UniformTensor(size_t{1} * shape.vocab_size * shape.embedding_dim, 1.0f, &random);
   weights.hidden_kernel =
-      UniformTensor(size_t{1} * shape.pooled_dim() * shape.hidden_units,
+      UniformTensor(static_cast<size_t>(shape.hidden_kernel_size()),
                     2.0f * glorot(shape.pooled_dim(), shape.hidden_units), &random);
   weights.hidden_bias = UniformTensor(shape.hidden_units, 0.1f, &random);
   weights.output_kernel =
       UniformTensor(size_t{1} * shape.hidden_units * shape.num_classes,
                     2.0f * glorot(shape.hidden_units, shape.num_classes), &random);
   weights.output_bias = UniformTensor(shape.num_classes, 0.1f, &random);
+  if (shape.tfidf()) {
+    // idf in its real range (1 .. 1 + ln n); the reserved ids get 0.
+    weights.idf = UniformTensor(shape.vocab_size, 3.0f, &random);
+    for (float& value : weights.idf) value = 4.0f + value;
+    weights.idf[0] = weights.idf[1] = 0.0f;
+  }
 
   std::vector<std::string> classes;
   for (int i = 0; i < shape.num_classes; ++i) classes.push_back(absl::StrCat("topic.", i));

@@ -47,6 +47,23 @@ TEST(CheckpointTest, RoundTrips) {
   EXPECT_EQ(decoded->dense_second_moment, state.dense_second_moment);
 }
 
+TEST(CheckpointTest, KeepsTheArchitectureAndDropout) {
+  TrainingState state = SampleState();
+  state.shape.architecture = Architecture::kTfidf;
+  state.shape.embedding_dim = state.shape.hidden_units;
+  state.shape.dropout = 0.25f;
+  const Parameters params = Parameters::Initial(state.shape, 1);
+  state.embedding = params.embedding;
+  state.dense = params.dense;
+  state.embedding_first_moment = state.embedding_second_moment = params.embedding;
+  state.dense_first_moment = state.dense_second_moment = params.dense;
+  const absl::StatusOr<TrainingState> decoded = DecodeCheckpoint(EncodeCheckpoint(state));
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_TRUE(decoded->shape.tfidf());
+  EXPECT_EQ(decoded->shape.dropout, 0.25f);
+  EXPECT_TRUE(SameShape(decoded->shape, state.shape));
+}
+
 TEST(CheckpointTest, RejectsDamage) {
   const std::string bytes = EncodeCheckpoint(SampleState());
   std::string flipped = bytes;

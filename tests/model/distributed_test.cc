@@ -75,8 +75,10 @@ float MaxDifference(const std::vector<float>& a, const std::vector<float>& b) {
   return max;
 }
 
-TEST(DistributedTest, TwoRanksTakeTheStepsOfOne) {
-  const ModelShape shape = testing::SyntheticShape();
+class TwoRanksTest : public ::testing::TestWithParam<ModelShape> {};
+
+TEST_P(TwoRanksTest, TakeTheStepsOfOne) {
+  const ModelShape shape = GetParam();
   // An odd count: the shards differ in size and so do most local batches.
   const Examples all = testing::SyntheticExamples(shape, 301, 1);
 
@@ -118,7 +120,16 @@ TEST(DistributedTest, TwoRanksTakeTheStepsOfOne) {
   EXPECT_LT(MaxDifference(outcome0.weights.hidden_bias, expected.hidden_bias), 1e-3);
   EXPECT_LT(MaxDifference(outcome0.weights.output_kernel, expected.output_kernel), 1e-3);
   EXPECT_LT(MaxDifference(outcome0.weights.output_bias, expected.output_bias), 1e-3);
+  // tfidf: the inverse document frequencies of the whole set, on every rank.
+  EXPECT_EQ(outcome0.weights.idf, expected.idf);
+  EXPECT_EQ(outcome1.weights.idf, expected.idf);
 }
+
+// The article's model, and the tfidf model with dropout (whose masks must
+// not depend on which rank holds an example).
+INSTANTIATE_TEST_SUITE_P(BothArchitectures, TwoRanksTest,
+                         ::testing::Values(testing::SyntheticShape(),
+                                           testing::SyntheticTfidfShape()));
 
 TEST(DistributedTest, LosingAPeerFailsTheOtherRankWithAStatus) {
   const ModelShape shape = testing::SyntheticShape();

@@ -4,6 +4,7 @@
 // trainer.
 #include "services/model/predict.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -69,6 +70,53 @@ TEST_P(PredictTest, MatchesTheKerasSemantics) {
 
 INSTANTIATE_TEST_SUITE_P(BothPoolings, PredictTest,
                          ::testing::Values(Pooling::kGlobalAverage, Pooling::kFlatten));
+
+// tfidf: Dense(relu) over the TF-IDF vector, written out densely in double.
+TEST(PredictTest, TfidfMatchesADenseForwardPass) {
+  const ModelShape shape = testing::SyntheticTfidfShape();
+  const Examples train = testing::SyntheticExamples(shape, 200, 1);
+  TrainingOptions options;
+  options.epochs = 2;
+  options.batch_size = 16;
+  auto trainer = Trainer::Create(shape, options, train).value();
+  while (!trainer->done()) ASSERT_TRUE(trainer->RunEpoch().ok());
+  const ModelWeights weights = trainer->ExportWeights();
+  const Examples examples = testing::SyntheticExamples(shape, 20, 5);
+  const std::vector<float> probabilities = Predict(weights, examples.ids).value();
+  for (int64_t i = 0; i < examples.size(); ++i) {
+    const int32_t* ids = examples.ids.data() + i * shape.max_length;
+    // (1 + ln count) * idf over the word ids, L2-normalised.
+    std::vector<double> x(shape.vocab_size, 0.0);
+    for (int p = 0; p < shape.max_length; ++p) {
+      if (ids[p] >= 2) x[ids[p]] += 1;
+    }
+    double norm = 0;
+    for (int j = 0; j < shape.vocab_size; ++j) {
+      if (x[j] > 0) x[j] = (1 + std::log(x[j])) * weights.idf[j];
+      norm += x[j] * x[j];
+    }
+    std::vector<double> hidden(shape.hidden_units);
+    for (int h = 0; h < shape.hidden_units; ++h) {
+      double sum = weights.hidden_bias[h];
+      for (int j = 0; j < shape.vocab_size; ++j) {
+        sum += x[j] / std::sqrt(norm) * weights.embedding[j * shape.hidden_units + h];
+      }
+      hidden[h] = std::max(sum, 0.0);  // dropout is training-only
+    }
+    std::vector<double> expected(shape.num_classes);
+    double total = 0;
+    for (int c = 0; c < shape.num_classes; ++c) {
+      double sum = weights.output_bias[c];
+      for (int h = 0; h < shape.hidden_units; ++h) {
+        sum += hidden[h] * weights.output_kernel[h * shape.num_classes + c];
+      }
+      total += expected[c] = std::exp(sum);
+    }
+    for (int c = 0; c < shape.num_classes; ++c) {
+      EXPECT_NEAR(probabilities[i * shape.num_classes + c], expected[c] / total, 1e-5);
+    }
+  }
+}
 
 TEST(PredictTest, PaddingEntersTheAverage) {
   const ModelShape shape = testing::SyntheticShape();

@@ -22,6 +22,15 @@ inline ModelShape SyntheticShape(Pooling pooling = Pooling::kGlobalAverage) {
   return shape;
 }
 
+// The same task for the tfidf architecture, with dropout.
+inline ModelShape SyntheticTfidfShape() {
+  ModelShape shape = SyntheticShape();
+  shape.architecture = Architecture::kTfidf;
+  shape.embedding_dim = shape.hidden_units;
+  shape.dropout = 0.5f;
+  return shape;
+}
+
 // Ids 2..9 are noise shared by all classes; class c owns 10 + 10c .. 19 + 10c.
 inline Examples SyntheticExamples(const ModelShape& shape, int64_t count, uint64_t seed) {
   Random random(seed);
