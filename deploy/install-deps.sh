@@ -27,7 +27,7 @@ test_packages=(
   # tests (cpp-httplib: the HTTP tests' client), the quickstart's PostgreSQL
   libgtest-dev libgmock-dev libcpp-httplib-dev postgresql sqlite3
   # browser tests, deployment checks, quickstart, benchmarks
-  chromium docker-compose python3-yaml wrk nginx-light python3-torch procps psmisc curl openssl
+  chromium docker-compose python3-yaml wrk nginx-light python3-torch python3-sklearn procps psmisc curl openssl
   # the compose test: a Docker engine and the base images it makes
   docker.io debootstrap
   # the fuzz test (tests/fuzz): clang, libFuzzer and the sanitizer runtimes

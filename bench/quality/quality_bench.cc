@@ -164,7 +164,7 @@ absl::StatusOr<Run> Train(const Dataset& data, uint64_t seed) {
                              : kiln::model::Architecture::kArticle;
   shape.vocab_size = data.vocab_size;
   shape.max_length = absl::GetFlag(FLAGS_max_length);
-  shape.hidden_units = Or(absl::GetFlag(FLAGS_hidden_units), tfidf ? 32 : 128);
+  shape.hidden_units = Or(absl::GetFlag(FLAGS_hidden_units), tfidf ? 48 : 128);
   shape.embedding_dim = tfidf ? shape.hidden_units : 64;
   shape.num_classes = static_cast<int>(data.topics.size());
   const double dropout = absl::GetFlag(FLAGS_dropout);

@@ -137,7 +137,7 @@ void AddTrainCommand(CLI::App& app, CliContext& context, Action& run) {
   command->add_option("--embedding-dim", o->embedding_dim,
                       "article: embedding size (default 64); tfidf: equals --hidden-units");
   command->add_option("--hidden-units", o->hidden_units,
-                      "hidden layer units (default tfidf 32, article 128)");
+                      "hidden layer units (default tfidf 48, article 128)");
   command->add_option("--dropout", o->dropout,
                       "dropout after the hidden layer, 0..0.9 (default tfidf 0.5, article 0)");
   command->add_option("--pooling", o->pooling, "article only: average (default) or flatten")

@@ -20,7 +20,7 @@ void SetRange(google::protobuf::RepeatedPtrField<kiln::v1::YearRange>* ranges, i
   range->set_last(last);
 }
 
-constexpr int kTfidfHiddenUnits = 32;
+constexpr int kTfidfHiddenUnits = 48;
 
 absl::Status CheckRange(const char* field, int64_t value, int64_t low, int64_t high) {
   if (value < low || value > high) {

@@ -95,7 +95,7 @@ ModelShape Shape(Architecture architecture, const text::Vocabulary& vocabulary) 
   shape.architecture = architecture;
   shape.vocab_size = vocabulary.size();
   shape.max_length = kMaxLength;
-  shape.hidden_units = shape.tfidf() ? 32 : 128;
+  shape.hidden_units = shape.tfidf() ? 48 : 128;
   shape.embedding_dim = shape.tfidf() ? shape.hidden_units : 64;
   shape.dropout = shape.tfidf() ? 0.5f : 0.0f;
   shape.num_classes = static_cast<int>(kTopics.size());

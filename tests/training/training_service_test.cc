@@ -210,8 +210,23 @@ class TrainingServiceTest : public kiln::testing::PostgresTest {
   std::unique_ptr<kiln::v1::TrainingService::Stub> stub_;
 };
 
+TEST_F(TrainingServiceTest, SubmitFillsTheTfidfDefaults) {
+  const kiln::v1::JobSpec spec = Submit({}).spec();
+  EXPECT_EQ(spec.architecture(), kiln::v1::ARCHITECTURE_TFIDF);
+  EXPECT_EQ(spec.pooling(), kiln::v1::POOLING_UNSPECIFIED);
+  EXPECT_EQ(spec.hidden_units(), 48);
+  EXPECT_EQ(spec.embedding_dim(), 48);  // its first kernel is the table
+  EXPECT_EQ(spec.epochs(), 30);
+  EXPECT_EQ(spec.batch_size(), 32);
+  EXPECT_DOUBLE_EQ(spec.learning_rate(), 3e-3);
+  EXPECT_DOUBLE_EQ(spec.dropout(), 0.5);
+  EXPECT_EQ(spec.max_length(), 256);
+}
+
 TEST_F(TrainingServiceTest, SubmitFillsTheArticleDefaults) {
-  kiln::v1::Job job = Submit({});
+  kiln::v1::JobSpec article;
+  article.set_architecture(kiln::v1::ARCHITECTURE_ARTICLE);
+  kiln::v1::Job job = Submit(article);
   EXPECT_EQ(job.id(), "job-000001");
   EXPECT_EQ(job.state(), kiln::v1::JOB_STATE_QUEUED);
   const auto& spec = job.spec();
@@ -228,6 +243,9 @@ TEST_F(TrainingServiceTest, SubmitFillsTheArticleDefaults) {
   EXPECT_DOUBLE_EQ(spec.learning_rate(), 5e-3);
   EXPECT_EQ(spec.world_size(), 1);
   EXPECT_EQ(spec.max_attempts(), 3);
+  EXPECT_EQ(spec.pooling(), kiln::v1::POOLING_GLOBAL_AVERAGE);
+  EXPECT_TRUE(spec.has_dropout());
+  EXPECT_DOUBLE_EQ(spec.dropout(), 0);
 }
 
 TEST_F(TrainingServiceTest, BadSpecsAreRefusedNamingTheFieldAndRange) {
@@ -246,7 +264,17 @@ TEST_F(TrainingServiceTest, BadSpecsAreRefusedNamingTheFieldAndRange) {
       {[](auto& s) { s.set_batch_size(2); s.set_world_size(4); }, "smaller than spec.world_size"},
       // K8: specs that need tens of GiB were accepted, and their worker was
       // OOM-killed attempt after attempt.
+      {[](auto& s) { s.set_dropout(0.95); }, "spec.dropout is 0.95; allowed: 0..0.9"},
+      {[](auto& s) { s.set_architecture(kiln::v1::Architecture(7)); }, "spec.architecture"},
+      {[](auto& s) { s.set_pooling(kiln::v1::POOLING_FLATTEN); },
+       "spec.pooling belongs to the ARTICLE architecture"},
       {[](auto& s) {
+         s.set_embedding_dim(64);
+         s.set_hidden_units(32);
+       },
+       "spec.embedding_dim (64) must equal spec.hidden_units (32) with architecture TFIDF"},
+      {[](auto& s) {
+         s.set_architecture(kiln::v1::ARCHITECTURE_ARTICLE);
          s.set_pooling(kiln::v1::POOLING_FLATTEN);
          s.set_max_length(4096);
          s.set_embedding_dim(256);
@@ -254,6 +282,7 @@ TEST_F(TrainingServiceTest, BadSpecsAreRefusedNamingTheFieldAndRange) {
        },
        "needs about 32.5 GiB to train, over the training service's limit (KILN_MAX_JOB_MEMORY) of 8.0 GiB"},
       {[](auto& s) {
+         s.set_architecture(kiln::v1::ARCHITECTURE_ARTICLE);
          s.mutable_vocabulary()->set_max_size(10000000);
          s.set_embedding_dim(1024);
        },
