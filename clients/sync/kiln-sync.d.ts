@@ -4,7 +4,8 @@
 /** The subset of @tensorflow/tfjs that kiln-sync and preprocess.js use. */
 export interface TfLike {
   loadLayersModel(handler: unknown): Promise<unknown>;
-  tensor2d(values: unknown, shape: [number, number], dtype: 'int32'): unknown;
+  /** int32 ids for article models, float32 TF-IDF features for tfidf ones. */
+  tensor2d(values: unknown, shape: [number, number], dtype: 'int32' | 'float32'): unknown;
 }
 
 export interface KilnSyncOptions {

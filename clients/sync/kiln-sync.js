@@ -276,7 +276,10 @@ export class KilnSync extends EventTarget {
       if (JSON.stringify(Array.from(kiln.CLASSES)) !== JSON.stringify(manifest.classes)) {
         throw new Error("preprocess.js lists other classes than the manifest");
       }
-      const preprocess = kiln.createPreprocessor(text('vocab.json'));
+      // idf.json: tfidf models only (the manifest lists it with the rest,
+      // so it was fetched, checked and stored like them).
+      const idf = files.has('idf.json') ? text('idf.json') : undefined;
+      const preprocess = kiln.createPreprocessor(text('vocab.json'), idf);
       kiln.predict(this.#tf, model, preprocess, '', 1);
       return { version, manifest, model, kiln, preprocess };
     } catch (error) {

@@ -248,4 +248,50 @@ function encodeText(text, vocabIndex, maxLength) {
   return encode(tokenize(text), vocabIndex, maxLength);
 }
 
-export { SPEC_VERSION, EMAIL_TOKEN, URL_TOKEN, NUMBER_TOKEN, PADDING_ID, UNKNOWN_ID, PADDING_WORD, UNKNOWN_WORD, cleanText, tokenize, buildVocabIndex, encode, encodeText };
+// TF-IDF features (docs/preprocessing.md, section 6) of encoded `ids`, with
+// `idf` indexed by id (an array of numbers, e.g. idf.json's "idf", or a
+// Float32Array). Returns {ids, values}: the distinct word ids in increasing
+// order and their float32 features; {ids: [], values: []} for a text without
+// a known word. Every step is the float64 arithmetic of services/text/tfidf.cc.
+function tfidfFeatures(ids, idf) {
+  var words = [];
+  for (var i = 0; i < ids.length; i++) {
+    if (ids[i] < PADDING_ID || ids[i] >= idf.length || ids[i] % 1 !== 0) {
+      throw new RangeError('id ' + ids[i] + ' is not in the idf table of ' + idf.length + ' ids');
+    }
+    if (ids[i] > UNKNOWN_ID) words.push(ids[i]);
+  }
+  words.sort(function (a, b) { return a - b; });
+  // idf.json holds the shortest decimal of each float32; C++ computes with
+  // the float32 itself, so round first.
+  var float32 = new Float32Array(1);
+  var featureIds = [];
+  var weights = [];
+  var squares = 0;
+  for (var start = 0; start < words.length;) {
+    var next = start;
+    while (next < words.length && words[next] === words[start]) next++;
+    float32[0] = idf[words[start]];
+    var weight = (1 + Math.log(next - start)) * float32[0];
+    featureIds.push(words[start]);
+    weights.push(weight);
+    squares += weight * weight;
+    start = next;
+  }
+  if (squares === 0) return { ids: [], values: new Float32Array(0) };
+  var norm = Math.sqrt(squares);
+  // Storing into a Float32Array rounds to nearest, like static_cast<float>.
+  var values = new Float32Array(weights.length);
+  for (var k = 0; k < weights.length; k++) values[k] = weights[k] / norm;
+  return { ids: featureIds, values: values };
+}
+
+// The dense form of tfidfFeatures' result: a Float32Array of `size` (the
+// vocabulary size, the tfidf model's input width), zero but at its ids.
+function denseFeatures(features, size) {
+  var dense = new Float32Array(size);
+  for (var i = 0; i < features.ids.length; i++) dense[features.ids[i]] = features.values[i];
+  return dense;
+}
+
+export { SPEC_VERSION, EMAIL_TOKEN, URL_TOKEN, NUMBER_TOKEN, PADDING_ID, UNKNOWN_ID, PADDING_WORD, UNKNOWN_WORD, cleanText, tokenize, buildVocabIndex, encode, encodeText, tfidfFeatures, denseFeatures };

@@ -15,17 +15,22 @@ constexpr char kHeader[] = R"js(// preprocess.js of a Kiln model bundle (docs/bu
 // classic <script>, with importScripts() in a worker, or with require(). It
 // defines one global, KilnPreprocess:
 //
-//   var preprocess = KilnPreprocess.createPreprocessor(vocabJson);
-//   var ids = preprocess(text);  // MAX_LENGTH ids for the model's input
+//   var preprocess = KilnPreprocess.createPreprocessor(vocabJson, idfJson);
+//   var input = preprocess(text);  // the model's input for one text
 //   KilnPreprocess.predict(tf, model, preprocess, text, 3);  // top 3 classes
+//
+// ARCHITECTURE 'article': the input is MAX_LENGTH ids and idfJson is not
+// needed; 'tfidf': a Float32Array of VOCAB_SIZE TF-IDF features of the
+// first MAX_LENGTH ids, with the idf of the bundle's idf.json.
 var KilnPreprocess = (function () {
 )js";
 
 // Runs inside the function above, after the twin's declarations.
 constexpr char kHelpers[] = R"js(
-// A preprocess(text) function for this bundle's vocab.json, passed parsed or
-// as its text. Refuses a vocabulary of another bundle or spec version.
-function createPreprocessor(vocab) {
+// A preprocess(text) function for this bundle's vocab.json and, for a tfidf
+// model, idf.json, each passed parsed or as its text. Refuses files of
+// another bundle or spec version.
+function createPreprocessor(vocab, idf) {
   if (typeof vocab === 'string') vocab = JSON.parse(vocab);
   if (!vocab || vocab.spec_version !== SPEC_VERSION) {
     throw new Error('vocab.json is for preprocessing spec ' + (vocab && vocab.spec_version) +
@@ -36,9 +41,42 @@ function createPreprocessor(vocab) {
                     ' words with sha256 ' + VOCAB_SHA256 + ')');
   }
   var vocabIndex = buildVocabIndex(vocab.words);
+  if (ARCHITECTURE !== 'tfidf') {
+    return function preprocess(text) {
+      return encodeText(String(text), vocabIndex, MAX_LENGTH);
+    };
+  }
+  var weights = readIdf(idf);
   return function preprocess(text) {
-    return encodeText(String(text), vocabIndex, MAX_LENGTH);
+    var ids = encodeText(String(text), vocabIndex, MAX_LENGTH);
+    return denseFeatures(tfidfFeatures(ids, weights), VOCAB_SIZE);
   };
+}
+
+// idf.json's idf as a Float32Array (the float32s training used), after
+// checking that the file belongs to this bundle's vocabulary.
+function readIdf(idf) {
+  if (idf === undefined || idf === null) {
+    throw new Error('this bundle is a tfidf model: createPreprocessor needs its idf.json ' +
+                    'as the second argument');
+  }
+  if (typeof idf === 'string') idf = JSON.parse(idf);
+  if (!idf || idf.format !== 'kiln-idf') {
+    throw new Error('idf.json is not in the kiln-idf format (format ' + (idf && idf.format) + ')');
+  }
+  if (idf.vocab_sha256 !== VOCAB_SHA256 || !idf.idf || idf.idf.length !== VOCAB_SIZE) {
+    throw new Error('idf.json does not belong to this bundle (expected ' + VOCAB_SIZE +
+                    ' values for the vocabulary with sha256 ' + VOCAB_SHA256 + ')');
+  }
+  var weights = new Float32Array(VOCAB_SIZE);
+  for (var i = 0; i < VOCAB_SIZE; i++) {
+    var value = idf.idf[i];
+    if (typeof value !== 'number' || !(value >= 0) || value === Infinity) {
+      throw new Error('idf.json value ' + i + ' is ' + value + ', not a finite number >= 0');
+    }
+    weights[i] = value;
+  }
+  return weights;
 }
 
 // The k most probable classes (all when k is omitted), most probable first,
@@ -62,7 +100,9 @@ function topClasses(probabilities, k) {
 
 // Runs `model` (from tf.loadLayersModel) on one text; returns topClasses.
 function predict(tf, model, preprocess, text, k) {
-  var input = tf.tensor2d([preprocess(text)], [1, MAX_LENGTH], 'int32');
+  var input = ARCHITECTURE === 'tfidf'
+    ? tf.tensor2d(preprocess(text), [1, VOCAB_SIZE], 'float32')
+    : tf.tensor2d([preprocess(text)], [1, MAX_LENGTH], 'int32');
   var output = model.predict(input);
   var probabilities = output.dataSync();
   input.dispose();
@@ -71,6 +111,7 @@ function predict(tf, model, preprocess, text, k) {
 }
 
 return {
+  ARCHITECTURE: ARCHITECTURE,
   SPEC_VERSION: SPEC_VERSION,
   MAX_LENGTH: MAX_LENGTH,
   VOCAB_SIZE: VOCAB_SIZE,
@@ -91,7 +132,7 @@ if (typeof module === 'object' && module !== null && module.exports) {
 
 }  // namespace
 
-absl::StatusOr<std::string> BuildPreprocessScript(ModelInput /*input*/, int max_length,
+absl::StatusOr<std::string> BuildPreprocessScript(ModelInput input, int max_length,
                                                   const text::Vocabulary& vocabulary,
                                                   const std::vector<std::string>& classes) {
   const absl::string_view twin = kEmbeddedKilnTextJs;
@@ -106,7 +147,9 @@ absl::StatusOr<std::string> BuildPreprocessScript(ModelInput /*input*/, int max_
   // ensure_ascii: a JSON string is then also a valid ES5 string literal
   // (raw U+2028 and U+2029 are not).
   const std::string classes_literal = nlohmann::json(classes).dump(-1, ' ', /*ensure_ascii=*/true);
-  return absl::StrCat(kHeader, twin, "\n// This model's constants.\nvar MAX_LENGTH = ", max_length,
+  const char* architecture = input == ModelInput::kTfidf ? "tfidf" : "article";
+  return absl::StrCat(kHeader, twin, "\n// This model's constants.\nvar ARCHITECTURE = '",
+                      architecture, "';\nvar MAX_LENGTH = ", max_length,
                       ";\nvar VOCAB_SIZE = ", vocabulary.size(), ";\nvar VOCAB_SHA256 = '",
                       vocabulary.sha256(), "';\nvar CLASSES = ", classes_literal, ";\n", kHelpers);
 }

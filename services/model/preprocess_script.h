@@ -10,14 +10,17 @@
 
 namespace kiln::model {
 
-// The script for a model reading `max_length` ids from `vocabulary`, whose
-// output units are `classes`. It does not inline the vocabulary: the page
-// passes vocab.json to KilnPreprocess.createPreprocessor, which checks that
-// the file belongs to this bundle. Internal error if the embedded twin
-// implements another spec version than kiln_text.
-// What the model reads: the ids (article) or their TF-IDF vector (tfidf).
+// What the model reads: `kIds`, the article's MAX_LENGTH ids (int32), or
+// `kTfidf`, VOCAB_SIZE TF-IDF features (float32, docs/preprocessing.md
+// section 6), for which createPreprocessor also needs the bundle's idf.json.
 enum class ModelInput { kIds, kTfidf };
 
+// The script for a model with `input`, reading the first `max_length` ids
+// of `vocabulary`, whose output units are `classes`. It inlines neither the
+// vocabulary nor the idf: the page passes vocab.json (and idf.json) to
+// KilnPreprocess.createPreprocessor, which checks that they belong to this
+// bundle. Internal error if the embedded twin implements another spec
+// version than kiln_text.
 absl::StatusOr<std::string> BuildPreprocessScript(ModelInput input, int max_length,
                                                   const text::Vocabulary& vocabulary,
                                                   const std::vector<std::string>& classes);

@@ -79,8 +79,9 @@ constexpr char kVersionHeader[] = "X-Kiln-Version";
 constexpr char kJson[] = "application/json";
 constexpr char kCorruptNextPath[] = "/test/corrupt-next";
 // Part of the archives' entity tags: bump it when their layout changes
-// (version 2: the npm package's bundle files moved into bundle/).
-constexpr char kArchiveLayout[] = "2";
+// (version 2: the npm package's bundle files moved into bundle/; 3: its
+// code passes idf.json to preprocess.js).
+constexpr char kArchiveLayout[] = "3";
 constexpr int kListPageSize = 500;
 
 // The API is read-only: a request may announce a body of at most this many

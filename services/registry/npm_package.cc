@@ -68,7 +68,9 @@ function load() {
         };
       },
     });
-    const preprocess = kiln.createPreprocessor(read('vocab.json').toString('utf8'));
+    // idf.json: tfidf models only.
+    const idf = FILES.has('idf.json') ? read('idf.json').toString('utf8') : undefined;
+    const preprocess = kiln.createPreprocessor(read('vocab.json').toString('utf8'), idf);
     return { model, preprocess, classes: CLASSES };
   })().catch((error) => {
     loading = null;
@@ -137,7 +139,10 @@ export function load() {
     // a function scope so that it sets no global.
     const source = await (await fetchFile('preprocess.js')).text();
     kiln = new Function('module', `${source}\n;return KilnPreprocess;`)(undefined);
-    const preprocess = kiln.createPreprocessor(await (await fetchFile('vocab.json')).text());
+    // idf.json: tfidf models only.
+    const idf = Object.hasOwn(FILES, 'idf.json')
+      ? await (await fetchFile('idf.json')).text() : undefined;
+    const preprocess = kiln.createPreprocessor(await (await fetchFile('vocab.json')).text(), idf);
     return { model, preprocess, classes: CLASSES };
   })().catch((error) => {
     loading = null;
@@ -166,8 +171,8 @@ export interface Prediction {
 
 export interface LoadedModel {
   model: LayersModel;
-  /** text -> the model's input ids (max_length of them). */
-  preprocess(text: string): number[];
+  /** text -> the model's input: max_length ids, or a tfidf model's vocab_size features. */
+  preprocess(text: string): number[] | Float32Array;
   classes: string[];
 }
 
@@ -196,9 +201,10 @@ const top3 = await model.predict('text of a post', 3);  // [{label, probability}
 ```
 
 `load()` resolves with `{model, preprocess, classes}` (the `tf.LayersModel`,
-text → input ids) for batches. The bundle's files (`manifest.json` lists each
-with its sha256, the metrics and the lineage) are in the package's `bundle/`
-folder as they were published; see Kiln's docs/bundle.md.
+text → input ids, or TF-IDF features for a tfidf model) for batches.
+The bundle's files (`manifest.json` lists each with its sha256, the metrics
+and the lineage) are in the package's `bundle/` folder as they were
+published; see Kiln's docs/bundle.md.
 )md";
 
 // A relative URL path for `path`: every byte but unreserved characters and

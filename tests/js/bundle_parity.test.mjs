@@ -92,10 +92,10 @@ test('float32 loads over HTTP as a browser would, with the same result', async (
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
     const model = await tf.loadLayersModel(`http://127.0.0.1:${server.address().port}/model.json`);
-    const { predictIds } = await bundle('float32');
+    const { predictInputs } = await bundle('float32');
     const ids = cases.bundles.float32.ids;
     const viaHttp = tf.tidy(() => model.predict(tf.tensor2d(ids.flat(), [ids.length, ids[0].length], 'int32')).arraySync());
-    assert.equal(maxAbsDiff(predictIds(ids).map((row) => Array.from(row)), viaHttp), 0);
+    assert.equal(maxAbsDiff(predictInputs(ids).map((row) => Array.from(row)), viaHttp), 0);
   } finally {
     server.close();
   }

@@ -74,30 +74,51 @@ export function runPreprocessScript(source) {
   return context.KilnPreprocess;
 }
 
-// Everything needed to predict with a bundle directory:
+// Rows per model.predict call: a tfidf row is VOCAB_SIZE floats.
+const BATCH = 64;
+
+// Everything needed to predict with bundle files already read and checked
+// (readBundleFiles; Map path -> Buffer):
 //   model       the tf.LayersModel
 //   manifest    manifest.json, parsed
 //   kiln        preprocess.js's KilnPreprocess
-//   preprocess  text -> ids (a plain array of max_length numbers)
+//   preprocess  text -> the model's input: a plain array of max_length ids,
+//               or for a tfidf model (idf.json) a Float32Array of vocab_size
+//   predictInputs  rows of such inputs -> probabilities, a Float32Array each
 //   predict     texts -> probabilities, one Float32Array per text
-export async function loadBundle(dir) {
-  const { manifest, files } = readBundleFiles(dir);
+export async function loadBundleFiles(manifest, files) {
   const model = await tf.loadLayersModel(bundleIOHandler(files));
   const kiln = runPreprocessScript(files.get('preprocess.js').toString('utf8'));
-  const encode = kiln.createPreprocessor(files.get('vocab.json').toString('utf8'));
-  // Array.from: the script's arrays belong to its own realm.
-  const preprocess = (text) => Array.from(encode(text));
-  const maxLength = manifest.preprocessing.max_length;
+  const idf = files.has('idf.json') ? files.get('idf.json').toString('utf8') : undefined;
+  const encode = kiln.createPreprocessor(files.get('vocab.json').toString('utf8'), idf);
+  // Copies: the script's arrays belong to its own realm.
+  const tfidf = kiln.ARCHITECTURE === 'tfidf';
+  const preprocess = tfidf ? (text) => new Float32Array(encode(text))
+    : (text) => Array.from(encode(text));
+  const width = tfidf ? manifest.preprocessing.vocab_size : manifest.preprocessing.max_length;
   const classes = manifest.classes.length;
-  const predictIds = (idRows) => {
-    const output = tf.tidy(() =>
-      model.predict(tf.tensor2d(idRows.flat(), [idRows.length, maxLength], 'int32')));
-    const values = output.dataSync();
-    output.dispose();
-    return idRows.map((_, row) => values.slice(row * classes, (row + 1) * classes));
+  const predictInputs = (rows) => {
+    const result = [];
+    for (let start = 0; start < rows.length; start += BATCH) {
+      const batch = rows.slice(start, start + BATCH);
+      const values = new (tfidf ? Float32Array : Int32Array)(batch.length * width);
+      batch.forEach((row, i) => values.set(row, i * width));
+      const output = tf.tidy(() =>
+        model.predict(tf.tensor2d(values, [batch.length, width], tfidf ? 'float32' : 'int32')));
+      const probabilities = output.dataSync();
+      output.dispose();
+      batch.forEach((_, i) => result.push(probabilities.slice(i * classes, (i + 1) * classes)));
+    }
+    return result;
   };
-  const predict = (texts) => predictIds(texts.map(preprocess));
-  return { model, manifest, kiln, preprocess, predictIds, predict };
+  const predict = (texts) => predictInputs(texts.map(preprocess));
+  return { model, manifest, kiln, preprocess, predictInputs, predict };
+}
+
+// loadBundleFiles of a bundle directory, every file checked.
+export async function loadBundle(dir) {
+  const { manifest, files } = readBundleFiles(dir);
+  return loadBundleFiles(manifest, files);
 }
 
 // The index of a row's largest value (the first of equals, like the C++ side).

@@ -159,6 +159,10 @@ TEST_P(TfidfRoundTripTest, ReadsBackWhatWasWritten) {
   for (const BundleFileEntry& entry : bundle->manifest.files) listed.push_back(entry.path);
   EXPECT_EQ(listed, (std::vector<std::string>{"group1-shard1of1.bin", "idf.json", "model.json",
                                               "preprocess.js", "vocab.json"}));
+  // The script that feeds this model its TF-IDF features.
+  const std::string& script = files->at(kPreprocessFile);
+  EXPECT_TRUE(absl::StrContains(script, "var ARCHITECTURE = 'tfidf';"));
+  EXPECT_TRUE(absl::StrContains(script, "var VOCAB_SIZE = 300;"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Encodings, TfidfRoundTripTest,
@@ -270,6 +274,7 @@ TEST(BundleWriterTest, PreprocessScriptCarriesTheModelsConstants) {
       model.weights, model.classes, model.vocabulary, Metadata(WeightEncoding::kFloat32));
   ASSERT_TRUE(files.ok());
   const std::string& script = files->at(kPreprocessFile);
+  EXPECT_TRUE(absl::StrContains(script, "var ARCHITECTURE = 'article';"));
   EXPECT_TRUE(absl::StrContains(script, "var MAX_LENGTH = 12;"));
   EXPECT_TRUE(absl::StrContains(script, "var VOCAB_SIZE = 300;"));
   EXPECT_TRUE(absl::StrContains(script, "var VOCAB_SHA256 = '" + model.vocabulary.sha256() + "';"));

@@ -1,13 +1,18 @@
 // kiln_trained_bundle_fixture OUT_DIR: the inputs of the tfjs parity suite on
 // real posts (tests/js/trained_bundle_parity.test.mjs). Trains the seed
-// article's classifier for a few epochs on its 8 topics of 20 Newsgroups
-// (vocabulary from the train split, min_count 2, max_length 256) and writes
-//   OUT_DIR/<encoding>/  the bundle, for float32, float16 and uint8;
+// article's classifier and the tfidf model (the default architecture, with
+// its default hyperparameters) for a few epochs each on the 8 topics of 20
+// Newsgroups (vocabulary from the train split, min_count 2, max_length 256)
+// and writes
+//   OUT_DIR/<name>/      the bundles: float32, float16 and uint8 of the
+//                        article's model, tfidf-float32 and tfidf-uint8;
 //   OUT_DIR/cases.json   500 test-split posts spread evenly over the split
 //                        (texts, true labels, ids as the C++ encoder computes
-//                        them) and, per bundle, the probabilities
-//                        model::Predict computes over the bundle as read
-//                        back, i.e. over exactly the weights that ship.
+//                        them, their TF-IDF "features" {ids, values} with the
+//                        tfidf bundles' idf) and, per bundle, its
+//                        architecture and the probabilities model::Predict
+//                        computes over the bundle as read back, i.e. over
+//                        exactly the weights that ship.
 // Fails when the corpus is missing: a parity suite that skips proves nothing.
 #include <algorithm>
 #include <cstdint>
@@ -28,6 +33,7 @@
 #include "services/model/predict.h"
 #include "services/model/trainer.h"
 #include "services/text/encoder.h"
+#include "services/text/tfidf.h"
 #include "services/text/tokenizer.h"
 #include "services/text/vocabulary.h"
 
@@ -39,8 +45,9 @@ const std::vector<std::string> kTopics = {
     "sci.med",       "sci.space",             "talk.politics.guns", "soc.religion.christian"};
 constexpr int kMaxLength = 256;
 constexpr int kMinCount = 2;
-// A few epochs give a model that is right on most posts (0.83 of the 500),
-// so top-1 agreement between encodings is a real test, in about a second.
+// A few epochs give models that are right on most posts (the article's 0.83
+// of the 500), so top-1 agreement between encodings is a real test, in
+// seconds.
 constexpr int kEpochs = 4;
 constexpr int kCases = 500;
 
@@ -81,32 +88,62 @@ std::vector<int32_t> EncodeAll(const text::Vocabulary& vocabulary,
   return ids;
 }
 
-absl::StatusOr<ModelWeights> Train(const Corpus& corpus, const text::Vocabulary& vocabulary) {
+// The article's model with the spec's article defaults, or the tfidf model
+// with the tfidf ones (services/training/job_spec.cc).
+ModelShape Shape(Architecture architecture, const text::Vocabulary& vocabulary) {
+  ModelShape shape;
+  shape.architecture = architecture;
+  shape.vocab_size = vocabulary.size();
+  shape.max_length = kMaxLength;
+  shape.hidden_units = shape.tfidf() ? 48 : 128;
+  shape.embedding_dim = shape.tfidf() ? shape.hidden_units : 64;
+  shape.dropout = shape.tfidf() ? 0.5f : 0.0f;
+  shape.num_classes = static_cast<int>(kTopics.size());
+  return shape;
+}
+
+absl::StatusOr<ModelWeights> Train(const Corpus& corpus, const text::Vocabulary& vocabulary,
+                                   const ModelShape& shape) {
   std::vector<const std::string*> bodies;
   for (const ingest::NewsgroupsPost& post : corpus.train) bodies.push_back(&post.body);
   Examples examples;
   examples.ids = EncodeAll(vocabulary, bodies);
   examples.labels = corpus.train_labels;
 
-  ModelShape shape;
-  shape.vocab_size = vocabulary.size();
-  shape.max_length = kMaxLength;
-  shape.embedding_dim = 64;
-  shape.hidden_units = 128;
-  shape.num_classes = static_cast<int>(kTopics.size());
   TrainingOptions options;
   options.epochs = kEpochs;
+  if (shape.tfidf()) {
+    options.batch_size = 32;
+    options.learning_rate = 3e-3f;
+  }
   absl::StatusOr<std::unique_ptr<Trainer>> trainer =
       Trainer::Create(shape, options, std::move(examples));
   if (!trainer.ok()) return trainer.status();
   while (!(*trainer)->done()) {
     absl::StatusOr<EpochMetrics> epoch = (*trainer)->RunEpoch();
     if (!epoch.ok()) return epoch.status();
-    std::printf("epoch %d: loss %.4f, training accuracy %.4f\n", epoch->epoch, epoch->mean_loss,
+    std::printf("%s epoch %d: loss %.4f, training accuracy %.4f\n",
+                shape.tfidf() ? "tfidf" : "article", epoch->epoch, epoch->mean_loss,
                 epoch->accuracy);
   }
   return (*trainer)->ExportWeights();
 }
+
+// Rows of `per_text` values each, as JSON arrays.
+template <typename T>
+nlohmann::json Rows(const std::vector<T>& values, size_t per_text) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (size_t start = 0; start < values.size(); start += per_text) {
+    rows.push_back(std::vector<T>(values.begin() + start, values.begin() + start + per_text));
+  }
+  return rows;
+}
+
+struct FixtureBundle {
+  const char* name;
+  Architecture architecture;
+  WeightEncoding encoding;
+};
 
 absl::Status Run(const std::string& out_dir) {
   absl::StatusOr<Corpus> corpus = ReadCorpus();
@@ -116,62 +153,80 @@ absl::Status Run(const std::string& out_dir) {
   for (const ingest::NewsgroupsPost& post : corpus->train) counter.Add(tokenizer.Tokenize(post.body));
   absl::StatusOr<text::Vocabulary> vocabulary = text::Vocabulary::Build(counter, {kMinCount});
   if (!vocabulary.ok()) return vocabulary.status();
-  absl::StatusOr<ModelWeights> weights = Train(*corpus, *vocabulary);
-  if (!weights.ok()) return weights.status();
+  std::vector<ModelWeights> models;
+  for (Architecture architecture : {Architecture::kArticle, Architecture::kTfidf}) {
+    absl::StatusOr<ModelWeights> weights =
+        Train(*corpus, *vocabulary, Shape(architecture, *vocabulary));
+    if (!weights.ok()) return weights.status();
+    models.push_back(*std::move(weights));
+  }
 
   // Evenly spread over the split, which is sorted by topic: every topic is
   // represented, not just the first two.
   std::vector<const std::string*> texts;
   nlohmann::json labels = nlohmann::json::array();
+  nlohmann::json text_list = nlohmann::json::array();
   for (size_t i = 0; i < kCases; ++i) {
     const size_t index = i * corpus->test.size() / kCases;
     texts.push_back(&corpus->test[index].body);
     labels.push_back(corpus->test_labels[index]);
+    text_list.push_back(corpus->test[index].body);
   }
+  // Every bundle carries the same vocabulary (checked below), so one row of
+  // ids per text serves them all.
+  const std::vector<int32_t> ids = EncodeAll(*vocabulary, texts);
 
   nlohmann::json cases = {{"classes", kTopics},
                           {"labels", std::move(labels)},
-                          {"bundles", nlohmann::json::object()}};
-  std::vector<int32_t> ids;
-  for (WeightEncoding encoding :
-       {WeightEncoding::kFloat32, WeightEncoding::kFloat16, WeightEncoding::kUint8}) {
-    const std::string name = WeightEncodingName(encoding);
+                          {"bundles", nlohmann::json::object()},
+                          {"texts", std::move(text_list)},
+                          {"ids", Rows(ids, kMaxLength)}};
+  const FixtureBundle bundles[] = {
+      {"float32", Architecture::kArticle, WeightEncoding::kFloat32},
+      {"float16", Architecture::kArticle, WeightEncoding::kFloat16},
+      {"uint8", Architecture::kArticle, WeightEncoding::kUint8},
+      {"tfidf-float32", Architecture::kTfidf, WeightEncoding::kFloat32},
+      {"tfidf-uint8", Architecture::kTfidf, WeightEncoding::kUint8},
+  };
+  for (const FixtureBundle& fixture : bundles) {
+    const bool tfidf = fixture.architecture == Architecture::kTfidf;
     BundleMetadata metadata;
-    metadata.weight_encoding = encoding;
+    metadata.weight_encoding = fixture.encoding;
     metadata.lineage = {{"fixture", "trained_bundle_fixture"}, {"epochs", kEpochs}};
-    absl::StatusOr<BundleFiles> files = WriteBundle(*weights, kTopics, *vocabulary, metadata);
+    absl::StatusOr<BundleFiles> files =
+        WriteBundle(models[tfidf ? 1 : 0], kTopics, *vocabulary, metadata);
     if (!files.ok()) return files.status();
-    const std::string dir = absl::StrCat(out_dir, "/", name);
+    const std::string dir = absl::StrCat(out_dir, "/", fixture.name);
     if (absl::Status s = WriteBundleDirectory(*files, dir); !s.ok()) return s;
 
     absl::StatusOr<BundleFiles> read = ReadBundleDirectory(dir);
     if (!read.ok()) return read.status();
     absl::StatusOr<Bundle> bundle = ReadBundle(*read);
     if (!bundle.ok()) return bundle.status();
-    // All three bundles carry the same vocabulary, so one row of ids per text
-    // serves them all.
     if (bundle->vocabulary.sha256() != vocabulary->sha256()) {
-      return absl::InternalError(absl::StrCat(name, ": the vocabulary read back differs"));
+      return absl::InternalError(absl::StrCat(fixture.name, ": the vocabulary read back differs"));
     }
-    if (ids.empty()) ids = EncodeAll(bundle->vocabulary, texts);
     absl::StatusOr<std::vector<float>> probabilities = Predict(bundle->weights, ids);
     if (!probabilities.ok()) return probabilities.status();
-    nlohmann::json rows = nlohmann::json::array();
-    for (size_t i = 0; i < texts.size(); ++i) {
-      rows.push_back(std::vector<float>(probabilities->begin() + i * kTopics.size(),
-                                        probabilities->begin() + (i + 1) * kTopics.size()));
+    cases["bundles"][fixture.name] = {{"dir", fixture.name},
+                                      {"architecture", tfidf ? "tfidf" : "article"},
+                                      {"weight_encoding", WeightEncodingName(fixture.encoding)},
+                                      {"probabilities", Rows(*probabilities, kTopics.size())}};
+    // The features preprocess.js must give, from the idf that shipped (both
+    // tfidf bundles carry the same).
+    if (tfidf && !cases.contains("features")) {
+      nlohmann::json features = nlohmann::json::array();
+      std::vector<int32_t> scratch;
+      text::SparseFeatures post;
+      for (size_t i = 0; i < texts.size(); ++i) {
+        text::TfidfFeatures(absl::MakeConstSpan(ids.data() + i * kMaxLength, kMaxLength),
+                            bundle->weights.idf, &scratch, &post);
+        // Each float32 as a double, which JSON reads back exactly.
+        features.push_back({{"ids", post.ids}, {"values", post.values}});
+      }
+      cases["features"] = std::move(features);
     }
-    cases["bundles"][name] = {{"dir", name}, {"weight_encoding", name}, {"probabilities", rows}};
   }
-  nlohmann::json text_list = nlohmann::json::array();
-  nlohmann::json id_rows = nlohmann::json::array();
-  for (size_t i = 0; i < texts.size(); ++i) {
-    text_list.push_back(*texts[i]);
-    id_rows.push_back(std::vector<int32_t>(ids.begin() + i * kMaxLength,
-                                           ids.begin() + (i + 1) * kMaxLength));
-  }
-  cases["texts"] = std::move(text_list);
-  cases["ids"] = std::move(id_rows);
 
   const std::string path = out_dir + "/cases.json";
   std::ofstream out(path, std::ios::binary | std::ios::trunc);

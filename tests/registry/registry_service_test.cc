@@ -611,7 +611,7 @@ TEST_F(RegistryServiceTest, BundleTarGzHoldsEveryFileWithItsBytes) {
   // Their tag names the manifest, so a revalidation is answered before any
   // archive is built, and a built one is kept.
   const std::string etag = archive->get_header_value("ETag");
-  EXPECT_EQ(etag, absl::StrCat("\"", v1->manifest_sha256(), ".bundle.tar.gz.2\""));
+  EXPECT_EQ(etag, absl::StrCat("\"", v1->manifest_sha256(), ".bundle.tar.gz.3\""));
   auto again = Get("/v1/models/news/versions/1/bundle.tar.gz");
   ASSERT_TRUE(again);
   EXPECT_EQ(again->body, archive->body);
@@ -623,7 +623,7 @@ TEST_F(RegistryServiceTest, BundleTarGzHoldsEveryFileWithItsBytes) {
   auto package = Get("/v1/models/news/versions/1/npm.tgz");
   ASSERT_TRUE(package);
   EXPECT_EQ(package->status, 200);
-  EXPECT_EQ(package->get_header_value("ETag"), absl::StrCat("\"", v1->manifest_sha256(), ".npm.tgz.2\""));
+  EXPECT_EQ(package->get_header_value("ETag"), absl::StrCat("\"", v1->manifest_sha256(), ".npm.tgz.3\""));
 
   std::unique_ptr<struct archive, decltype(&archive_read_free)> reader(archive_read_new(),
                                                                       archive_read_free);

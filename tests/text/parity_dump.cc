@@ -6,10 +6,13 @@
 //
 // Writes <out_dir>/vocab.json (built from the train split with the
 // baseline's min_count of 2, so that test posts also hit unknown words),
-// <out_dir>/posts.jsonl (one {"path", "text", "tokens", "ids"} per post,
-// then as many random mixtures of the characters every rule reacts to, which
-// the corpus holds too rarely) and <out_dir>/meta.json ({"spec_version",
-// "posts", "max_length"}).
+// <out_dir>/idf.json (the inverse document frequencies of the train split's
+// encoded posts, in a bundle's idf.json form), <out_dir>/posts.jsonl (one
+// {"path", "text", "tokens", "ids", "features"} per post, features being the
+// TF-IDF {"ids", "values"} of its ids, then as many random mixtures of the
+// characters every rule reacts to, which the corpus holds too rarely) and
+// <out_dir>/meta.json ({"spec_version", "posts", "max_length"}).
+#include <charconv>
 #include <cstdint>
 #include <fstream>
 #include <iostream>
@@ -24,6 +27,7 @@
 #include "nlohmann/json.hpp"
 #include "services/text/encoder.h"
 #include "services/text/spec.h"
+#include "services/text/tfidf.h"
 #include "services/text/tokenizer.h"
 #include "services/text/vocabulary.h"
 
@@ -58,6 +62,21 @@ absl::Status WriteFile(const std::string& path, std::string_view contents) {
   return absl::OkStatus();
 }
 
+// idf.json as a bundle ships it (docs/bundle.md): each value the shortest
+// decimal that reads back as the same float32, which the JavaScript side
+// must round to float32 again.
+std::string IdfJson(const kiln::text::Vocabulary& vocab, const std::vector<float>& idf) {
+  std::string values;
+  for (size_t i = 0; i < idf.size(); ++i) {
+    char buffer[32];
+    const std::to_chars_result end = std::to_chars(buffer, buffer + sizeof(buffer), idf[i]);
+    if (i > 0) values += ',';
+    values.append(buffer, end.ptr);
+  }
+  return absl::StrCat(R"({"format":"kiln-idf","vocab_sha256":")", vocab.sha256(),
+                      R"(","idf":[)", values, "]}");
+}
+
 absl::Status Run(const std::string& repo_root, const std::string& out_dir) {
   const std::string archive = kiln::ingest::NewsgroupsArchivePath(repo_root);
   absl::StatusOr<std::vector<kiln::ingest::NewsgroupsPost>> posts =
@@ -74,20 +93,38 @@ absl::Status Run(const std::string& repo_root, const std::string& out_dir) {
   if (!vocab.ok()) return vocab.status();
   if (absl::Status s = WriteFile(out_dir + "/vocab.json", vocab->ToJson()); !s.ok()) return s;
 
+  kiln::text::TextEncoder encoder(*vocab);
+  std::vector<int32_t> ids(kMaxLength);
+  // The idf of training: document frequencies over the train split's ids.
+  std::vector<int64_t> document_frequencies(vocab->size(), 0);
+  int64_t train_posts = 0;
+  for (const auto& post : *posts) {
+    if (post.split != "train") continue;
+    encoder.Encode(post.body, absl::MakeSpan(ids));
+    kiln::text::CountDocumentFrequencies(ids, absl::MakeSpan(document_frequencies));
+    ++train_posts;
+  }
+  const std::vector<float> idf =
+      kiln::text::InverseDocumentFrequencies(document_frequencies, train_posts);
+  if (absl::Status s = WriteFile(out_dir + "/idf.json", IdfJson(*vocab, idf)); !s.ok()) return s;
+
   const std::string jsonl_path = out_dir + "/posts.jsonl";
   std::ofstream jsonl(jsonl_path, std::ios::binary);
   // Ids come from TextEncoder, which stops scanning at kMaxLength tokens,
   // and tokens from a full scan: both paths are checked against the twin.
-  kiln::text::TextEncoder encoder(*vocab);
-  std::vector<int32_t> ids(kMaxLength);
+  std::vector<int32_t> scratch;
+  kiln::text::SparseFeatures features;
   const auto write = [&](const std::string& path, const std::string& text) {
     encoder.Encode(text, absl::MakeSpan(ids));
     const absl::Span<const std::string_view> tokens = tokenizer.Tokenize(text);
+    kiln::text::TfidfFeatures(ids, idf, &scratch, &features);
+    // Each float32 goes out as a double that JSON reads back exactly.
     const nlohmann::json line = {
         {"path", path},
         {"text", text},
         {"tokens", std::vector<std::string>(tokens.begin(), tokens.end())},
         {"ids", ids},
+        {"features", {{"ids", features.ids}, {"values", features.values}}},
     };
     jsonl << line.dump() << '\n';
   };
@@ -107,7 +144,7 @@ absl::Status Run(const std::string& repo_root, const std::string& out_dir) {
   if (absl::Status s = WriteFile(out_dir + "/meta.json", meta.dump()); !s.ok()) return s;
   std::cout << "C++: encoded " << posts->size() << " posts of " << archive << " and "
             << kMixtures << " random mixtures, with a vocabulary of " << vocab->size()
-            << " ids\n";
+            << " ids and the idf of " << train_posts << " train posts\n";
   return absl::OkStatus();
 }
 

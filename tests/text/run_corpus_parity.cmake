@@ -1,6 +1,6 @@
 # Whole-corpus parity: C++ (kiln_text_parity_dump) encodes every 20news post,
 # then the JavaScript twin (corpus_parity.mjs) must reproduce every token and
-# id. A missing corpus fails the test: it is never skipped.
+# id, and its TF-IDF features within 1e-7. A missing corpus fails the test: it is never skipped.
 # Inputs: DUMP, NODE, COMPARE, SOURCE_DIR, WORK_DIR.
 file(REMOVE_RECURSE "${WORK_DIR}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
