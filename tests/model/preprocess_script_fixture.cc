@@ -10,7 +10,6 @@
 //                                  ({"ids", "values"}) as C++ computes them.
 // The texts are the short ones, each topic's texts joined (longer than
 // kMaxLength tokens, so truncation counts) and a few without known words.
-#include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -24,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "nlohmann/json.hpp"
+#include "services/model/idf_file.h"
 #include "services/model/preprocess_script.h"
 #include "services/text/encoder.h"
 #include "services/text/tfidf.h"
@@ -43,20 +43,6 @@ absl::StatusOr<nlohmann::json> ReadShortTexts() {
   std::stringstream contents;
   contents << in.rdbuf();
   return nlohmann::json::parse(contents.str());
-}
-
-// idf.json as a bundle ships it: each value the shortest decimal that reads
-// back as the same float32.
-std::string IdfJson(const text::Vocabulary& vocabulary, const std::vector<float>& idf) {
-  std::string values;
-  for (size_t i = 0; i < idf.size(); ++i) {
-    char buffer[32];
-    const std::to_chars_result end = std::to_chars(buffer, buffer + sizeof(buffer), idf[i]);
-    if (i > 0) values += ',';
-    values.append(buffer, end.ptr);
-  }
-  return absl::StrCat(R"({"format":"kiln-idf","vocab_sha256":")", vocabulary.sha256(),
-                      R"(","idf":[)", values, "]}");
 }
 
 absl::Status WriteFile(const std::string& path, const std::string& contents) {
@@ -125,9 +111,8 @@ absl::Status Run(const std::string& out_dir) {
     }
   }
   if (absl::Status s = WriteFile(out_dir + "/vocab.json", vocabulary->ToJson()); !s.ok()) return s;
-  if (absl::Status s = WriteFile(out_dir + "/idf.json", IdfJson(*vocabulary, idf)); !s.ok()) {
-    return s;
-  }
+  const std::string idf_json = IdfToJson(idf, vocabulary->sha256());
+  if (absl::Status s = WriteFile(out_dir + "/idf.json", idf_json); !s.ok()) return s;
   const nlohmann::json cases = {{"classes", classes},
                                 {"max_length", kMaxLength},
                                 {"texts", texts},

@@ -7,12 +7,12 @@
 // Writes <out_dir>/vocab.json (built from the train split with the
 // baseline's min_count of 2, so that test posts also hit unknown words),
 // <out_dir>/idf.json (the inverse document frequencies of the train split's
-// encoded posts, in a bundle's idf.json form), <out_dir>/posts.jsonl (one
-// {"path", "text", "tokens", "ids", "features"} per post, features being the
-// TF-IDF {"ids", "values"} of its ids, then as many random mixtures of the
-// characters every rule reacts to, which the corpus holds too rarely) and
+// encoded posts, as the bundle writer's IdfToJson writes them),
+// <out_dir>/posts.jsonl (one {"path", "text", "tokens", "ids", "features"}
+// per post, features being the TF-IDF {"ids", "values"} of its ids, then as
+// many random mixtures of the characters every rule reacts to, which the
+// corpus holds too rarely) and
 // <out_dir>/meta.json ({"spec_version", "posts", "max_length"}).
-#include <charconv>
 #include <cstdint>
 #include <fstream>
 #include <iostream>
@@ -25,6 +25,7 @@
 #include "absl/strings/str_cat.h"
 #include "clients/ingest/newsgroups_archive.h"
 #include "nlohmann/json.hpp"
+#include "services/model/idf_file.h"
 #include "services/text/encoder.h"
 #include "services/text/spec.h"
 #include "services/text/tfidf.h"
@@ -62,21 +63,6 @@ absl::Status WriteFile(const std::string& path, std::string_view contents) {
   return absl::OkStatus();
 }
 
-// idf.json as a bundle ships it (docs/bundle.md): each value the shortest
-// decimal that reads back as the same float32, which the JavaScript side
-// must round to float32 again.
-std::string IdfJson(const kiln::text::Vocabulary& vocab, const std::vector<float>& idf) {
-  std::string values;
-  for (size_t i = 0; i < idf.size(); ++i) {
-    char buffer[32];
-    const std::to_chars_result end = std::to_chars(buffer, buffer + sizeof(buffer), idf[i]);
-    if (i > 0) values += ',';
-    values.append(buffer, end.ptr);
-  }
-  return absl::StrCat(R"({"format":"kiln-idf","vocab_sha256":")", vocab.sha256(),
-                      R"(","idf":[)", values, "]}");
-}
-
 absl::Status Run(const std::string& repo_root, const std::string& out_dir) {
   const std::string archive = kiln::ingest::NewsgroupsArchivePath(repo_root);
   absl::StatusOr<std::vector<kiln::ingest::NewsgroupsPost>> posts =
@@ -106,7 +92,8 @@ absl::Status Run(const std::string& repo_root, const std::string& out_dir) {
   }
   const std::vector<float> idf =
       kiln::text::InverseDocumentFrequencies(document_frequencies, train_posts);
-  if (absl::Status s = WriteFile(out_dir + "/idf.json", IdfJson(*vocab, idf)); !s.ok()) return s;
+  const std::string idf_json = kiln::model::IdfToJson(idf, vocab->sha256());
+  if (absl::Status s = WriteFile(out_dir + "/idf.json", idf_json); !s.ok()) return s;
 
   const std::string jsonl_path = out_dir + "/posts.jsonl";
   std::ofstream jsonl(jsonl_path, std::ios::binary);
