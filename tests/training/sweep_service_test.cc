@@ -181,10 +181,16 @@ TEST_F(SweepServiceTest, ABadGridOrSpecStoresNothing) {
        "combination 2 of 4 (learning_rate=0.001, epochs=5000): spec.epochs is 5000; "
        "allowed: 1..1000"},
       // Too big to train, as SubmitJob would refuse it.
-      {Plan({{"hidden_units", {"64", "4096"}}, {"vocabulary.max_size", {"10000000"}},
+      {Plan({{"architecture", {"article"}},
+             {"hidden_units", {"64", "4096"}},
+             {"vocabulary.max_size", {"10000000"}},
              {"embedding_dim", {"1024"}}}),
-       "combination 1 of 2 (hidden_units=64, vocabulary.max_size=10000000, "
+       "combination 1 of 2 (architecture=article, hidden_units=64, vocabulary.max_size=10000000, "
        "embedding_dim=1024): spec: the model has"},
+      // A tfidf model's first kernel is [vocabulary, hidden_units].
+      {Plan({{"hidden_units", {"64"}}, {"embedding_dim", {"32"}}}),
+       "combination 1 of 1 (hidden_units=64, embedding_dim=32): spec.embedding_dim (32) must "
+       "equal spec.hidden_units (64) with architecture TFIDF"},
   };
   for (const auto& c : cases) {
     kiln::v1::Sweep sweep;
