@@ -227,6 +227,10 @@ test('every command of the README CLI table works through `run --rm cli` and fro
     'models list': [['models', 'list'], ['models', 'list']],
     'models show': [['models', 'show', 'news'], ['models', 'show', 'news']],
     'metrics': [['metrics', 'news:1'], ['metrics', 'news@latest']],
+    'sweep': [['sweep', '--grid', 'model=smoke', '--grid', 'epochs=1', '--no-wait'],
+      ['sweep', '--grid', 'model=smoke', '--grid', 'epochs=1', '--no-wait']],
+    'sweeps list': [['sweeps', 'list'], ['sweeps', 'list']],
+    'sweeps show': [['sweeps', 'show', '@sweep'], ['sweeps', 'show', '@sweep']],
     'promote': [['promote', 'news', '1', '--alias', 'production', '--require', 'recall@1>=0.85'],
       ['promote', 'news', '1', '--alias', 'staging']],
     'pull': [['pull', 'news@production', '-o', '/tmp/pulled'], ['pull', 'news@production', '-o', pullDir]],
@@ -246,6 +250,10 @@ test('every command of the README CLI table works through `run --rm cli` and fro
   for (const [command, [inside, outside]] of Object.entries(invocations)) {
     for (const [where, argv, runner] of [['inside', inside, cliInside], ['outside', outside, cliOutside]]) {
       let args = argv.map((a) => (a === '@first' ? firstJob : a));
+      if (args.includes('@sweep')) {
+        const newest = kiln('sweeps', 'list').sweeps[0].id;
+        args = args.map((a) => (a === '@sweep' ? newest : a));
+      }
       if (args.includes('@queued')) {
         // A job to cancel: queued behind nothing it can start on (world size 64).
         const queued = kiln('train', '--world-size', '64', '--detach');
