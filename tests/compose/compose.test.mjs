@@ -256,7 +256,7 @@ test('every command of the README CLI table works through `run --rm cli` and fro
       }
       if (args.includes('@queued')) {
         // A job to cancel: queued behind nothing it can start on (world size 64).
-        const queued = kiln('train', '--world-size', '64', '--detach');
+        const queued = kiln('train', '--world-size', '64', '--batch-size', '64', '--detach');
         args = args.map((a) => (a === '@queued' ? queued.id : a));
       }
       const result = runner(args);
