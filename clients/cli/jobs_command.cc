@@ -111,7 +111,9 @@ int Show(const CliContext& context, const std::string& id) {
   std::cout << absl::StrFormat("  validation %g of the training posts held out, patience %d\n",
                                spec.validation_fraction(), spec.early_stopping_patience());
   std::cout << "  progress   epoch " << job.epochs_done() << " of " << spec.epochs()
-            << ", attempt " << job.attempt() << " of " << spec.max_attempts() << "\n";
+            << ", attempt " << job.attempt() << " of " << spec.max_attempts();
+  if (job.checkpoint_epoch() > 0) std::cout << ", checkpoint of epoch " << job.checkpoint_epoch();
+  std::cout << "\n";
   if (job.has_last_epoch()) {
     std::cout << absl::StrFormat("  last epoch loss %.4f, accuracy %.4f, %.0f samples/s\n",
                                  job.last_epoch().loss(), job.last_epoch().accuracy(),

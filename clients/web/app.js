@@ -35,6 +35,22 @@ if ('serviceWorker' in navigator) {
 // Asks the browser not to evict the stored model under storage pressure.
 navigator.storage?.persist?.();
 
+// The WASM backend: the model is one sparse-input dense layer and two small
+// ones, for which WASM (SIMD) predicts in ~0.5 ms where WebGL in software
+// takes ~40 ms (bench/quality/README.md). WebGL, then CPU, if WASM fails.
+async function chooseBackend(tf) {
+  tf.wasm?.setWasmPaths(new URL('vendor/', location.href).href);
+  for (const backend of ['wasm', 'webgl', 'cpu']) {
+    try {
+      if (await tf.setBackend(backend)) return backend;
+    } catch (error) {
+      console.warn(`tfjs backend ${backend}:`, error);
+    }
+  }
+  throw new Error('no tfjs backend could start');
+}
+await chooseBackend(window.tf);
+
 const sync = new KilnSync({ ...config, tf: window.tf });
 // For tests and the console: the sync object and the timings measured below.
 const timings = { storageToFirstPrediction: null };

@@ -3,8 +3,10 @@
 // the background when the network is there (stale-while-revalidate). It
 // leaves the registry's /v1/ API alone: models live in IndexedDB, managed by
 // kiln-sync, which must see real responses to verify them.
-const CACHE = 'kiln-web-v1';
-const SHELL = ['./', 'index.html', 'app.js', 'style.css', 'vendor/tf.min.js', 'vendor/kiln-sync.js'];
+const CACHE = 'kiln-web-v2';
+const SHELL = ['./', 'index.html', 'app.js', 'style.css', 'vendor/tf.min.js', 'vendor/kiln-sync.js',
+  'vendor/tf-backend-wasm.min.js', 'vendor/tfjs-backend-wasm.wasm', 'vendor/tfjs-backend-wasm-simd.wasm',
+  'vendor/tfjs-backend-wasm-threaded-simd.wasm'];
 const shellUrls = new Set(SHELL.map((path) => new URL(path, self.registration.scope).href));
 
 self.addEventListener('install', (event) => {

@@ -63,7 +63,8 @@ std::optional<kiln::v1::Job> ReadJob(pqxx::transaction_base& tx, int64_t id, boo
           "(SELECT string_agg(w.name, ',' ORDER BY l.rank) FROM training.leases l "
           " JOIN training.workers w ON w.id = l.worker_id "
           " WHERE l.job_id = j.id AND l.attempt = j.attempt), "
-          "j.best_epoch::text "
+          "j.best_epoch::text, "
+          "(SELECT coalesce(max(c.epoch), 0) FROM training.checkpoints c WHERE c.job_id = j.id) "
           "FROM training.jobs j WHERE j.id = $1",
           lock ? " FOR UPDATE OF j" : ""),
       id);
@@ -88,6 +89,7 @@ std::optional<kiln::v1::Job> ReadJob(pqxx::transaction_base& tx, int64_t id, boo
     }
   }
   if (!row[12].is_null()) (void)FromJson(row[12].as<std::string>(), job.mutable_best_epoch());
+  job.set_checkpoint_epoch(row[13].as<int>());
   return job;
 }
 

@@ -1,7 +1,10 @@
 #include "services/worker/job_runner.h"
 
 #include <algorithm>
+#include <mutex>
+#include <optional>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -16,6 +19,7 @@
 #include "services/model/training_run.h"
 #include "services/registry/registry_client.h"
 #include "services/training/job_footprint.h"
+#include "services/worker/checkpoint_writer.h"
 #include "services/worker/job_reporter.h"
 #include "services/worker/lease_keeper.h"
 #include "services/worker/model_shipping.h"
@@ -68,6 +72,8 @@ class LeaseRun {
   }
   absl::StatusOr<std::unique_ptr<model::Communicator>> JoinGang();
   absl::Status SaveCheckpoint(int epoch, const std::string& bytes);
+  // Cancels the SaveCheckpoint call in progress, if any.
+  void InterruptCheckpoint();
   absl::StatusOr<std::string> LoadCheckpoint(int epoch);
   // A heartbeat now, not the keeper's last: OK only while the lease stands.
   absl::Status ConfirmLease();
@@ -78,6 +84,8 @@ class LeaseRun {
   LeaseKeeper& keeper_;
   JobReporter reporter_;
   kiln::v1::JobResult result_;
+  std::mutex checkpoint_mutex_;
+  grpc::ClientContext* checkpoint_context_ = nullptr;  // guarded by checkpoint_mutex_
 };
 
 absl::StatusOr<std::unique_ptr<model::Communicator>> LeaseRun::JoinGang() {
@@ -147,6 +155,14 @@ absl::Status LeaseRun::ConfirmLease() {
 absl::Status LeaseRun::SaveCheckpoint(int epoch, const std::string& bytes) {
   grpc::ClientContext context;
   PrepareContext(context, settings_.token, absl::Minutes(5));
+  {
+    std::lock_guard<std::mutex> lock(checkpoint_mutex_);
+    checkpoint_context_ = &context;
+  }
+  const absl::Cleanup forget = [this] {
+    std::lock_guard<std::mutex> lock(checkpoint_mutex_);
+    checkpoint_context_ = nullptr;
+  };
   kiln::v1::Checkpoint stored;
   auto writer = training_.SaveCheckpoint(&context, &stored);
   kiln::v1::SaveCheckpointRequest request;
@@ -162,6 +178,11 @@ absl::Status LeaseRun::SaveCheckpoint(int epoch, const std::string& bytes) {
   }
   writer->WritesDone();
   return FromGrpcStatus(writer->Finish());
+}
+
+void LeaseRun::InterruptCheckpoint() {
+  std::lock_guard<std::mutex> lock(checkpoint_mutex_);
+  if (checkpoint_context_ != nullptr) checkpoint_context_->TryCancel();
 }
 
 absl::StatusOr<std::string> LeaseRun::LoadCheckpoint(int epoch) {
@@ -248,6 +269,20 @@ absl::Status LeaseRun::Run() {
     }
   }
 
+  // Rank 0 stores a checkpoint after every epoch in the background; the
+  // training service (or its database) away for a while costs checkpoints,
+  // not the attempt. A lost lease stops the run through ShouldStop(), a
+  // refused checkpoint through the writer's permanent error.
+  std::optional<CheckpointWriter> checkpoints;
+  if (rank == 0) {
+    checkpoints.emplace(
+        [this](int epoch, const std::string& bytes) { return SaveCheckpoint(epoch, bytes); },
+        [&job](int epoch, const absl::Status& status) {
+          log::Warning(job.id(), ": the checkpoint of epoch ", epoch,
+                       " could not be stored, training on: ", status.message());
+        },
+        [this] { InterruptCheckpoint(); });
+  }
   while (!run.done()) {
     absl::StatusOr<model::RunEpochReport> report = run.RunEpoch(
         [&](const model::StepProgress& progress) {
@@ -257,17 +292,9 @@ absl::Status LeaseRun::Run() {
     if (ShouldStop()) return absl::CancelledError("the lease ended");
     if (!report.ok()) return report.status();
     if (rank == 0) {
-      // The checkpoint is stored before the epoch is reported, so that a job
-      // showing N epochs done resumes from epoch N if a worker dies now.
+      KILN_RETURN_IF_ERROR(checkpoints->permanent_error());
       KILN_ASSIGN_OR_RETURN(std::string bytes, run.SaveCheckpoint());
-      if (absl::Status saved = SaveCheckpoint(run.epochs_done(), bytes); !saved.ok()) {
-        // The training service (or its database) away or failing for a
-        // while costs a checkpoint, not the attempt: the next epoch's is
-        // tried again. A lost lease stops the run through ShouldStop().
-        if (!IsRetryable(saved)) return saved;
-        log::Warning(job.id(), ": the checkpoint of epoch ", run.epochs_done(),
-                     " could not be stored, training on: ", saved.message());
-      }
+      checkpoints->Submit(run.epochs_done(), std::move(bytes));
       reporter_.EpochFinished(*report);
     }
   }

@@ -273,9 +273,10 @@ test('every command of the README CLI table works through `run --rm cli` and fro
 test('docker kill of a worker holding a rank: the job resumes from its checkpoint; a PostgreSQL restart mid-job: it completes', async () => {
   const submitted = kiln('train', '--world-size', '2', '--epochs', '40', '--patience', '0',
     '--detach');
-  const running = await waitFor('two epochs', () => {
+  // Checkpoints are stored in the background: wait for the second's.
+  const running = await waitFor('the checkpoint of epoch 2', () => {
     const current = job(submitted.id);
-    return Number(current.epochs_done) >= 2 ? current : null;
+    return Number(current.checkpoint_epoch) >= 2 ? current : null;
   });
   // A worker's name is "<container host name>-<pid>"; the host name is the
   // container id's prefix.

@@ -157,9 +157,10 @@ test('a worker killed with SIGKILL mid-job: the job resumes and ships its best e
   // No early stop: the job must outlast the kill, and train long past its
   // best epoch, whose weights the resumed attempt must still ship.
   const submitted = stack.json(['train', '--epochs', '60', '--patience', '0', '--detach']);
-  const running = await waitFor('three epochs', () => {
+  // Checkpoints are stored in the background: wait for the third's.
+  const running = await waitFor('the checkpoint of epoch 3', () => {
     const current = job(submitted.id);
-    return Number(current.epochs_done) >= 3 ? current : null;
+    return Number(current.checkpoint_epoch) >= 3 ? current : null;
   });
   const victim = running.workers[0];  // "quickstart-N"
   process.kill(stack.pid(`worker-${victim.split('-').pop()}`), 'SIGKILL');
