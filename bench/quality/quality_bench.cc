@@ -18,10 +18,12 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "bench/common/median.h"
 #include "clients/ingest/newsgroups_archive.h"
 #include "nlohmann/json.hpp"
 #include "services/model/predict.h"
 #include "services/model/trainer.h"
+#include "services/model/training_run.h"
 #include "services/text/encoder.h"
 #include "services/text/tokenizer.h"
 #include "services/text/vocabulary.h"
@@ -45,6 +47,8 @@ ABSL_FLAG(int, threads, 2, "intra-op threads");
 
 namespace {
 
+using kiln::bench::Median;
+
 using kiln::ingest::NewsgroupsPost;
 using kiln::model::Examples;
 using kiln::model::ModelShape;
@@ -53,12 +57,6 @@ using kiln::model::ModelWeights;
 const std::vector<std::string> kDefaultTopics = {
     "comp.graphics", "comp.sys.mac.hardware", "rec.autos",          "rec.sport.hockey",
     "sci.med",       "sci.space",             "talk.politics.guns", "soc.religion.christian"};
-
-double Median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const size_t mid = values.size() / 2;
-  return values.size() % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
-}
 
 uint64_t Fnv1a(const std::string& text) {
   uint64_t hash = 0xcbf29ce484222325ULL;
@@ -121,7 +119,7 @@ absl::StatusOr<Dataset> LoadDataset(const std::string& archive) {
 }
 
 struct Scores {
-  double loss = 0, at1 = 0, at3 = 0, at5 = 0;
+  double at1 = 0, at3 = 0, at5 = 0;
 };
 
 absl::StatusOr<Scores> Score(const ModelWeights& weights, const Examples& examples) {
@@ -136,10 +134,8 @@ absl::StatusOr<Scores> Score(const ModelWeights& weights, const Examples& exampl
     scores.at1 += above < 1;
     scores.at3 += above < 3;
     scores.at5 += above < 5;
-    scores.loss -= std::log(std::max(truth, 1e-30f));
   }
   const double n = static_cast<double>(examples.size());
-  scores.loss /= n;
   scores.at1 /= n;
   scores.at3 /= n;
   scores.at5 /= n;
@@ -148,7 +144,8 @@ absl::StatusOr<Scores> Score(const ModelWeights& weights, const Examples& exampl
 
 struct Run {
   int best_epoch = 0, epochs = 0;
-  Scores validation, test;
+  kiln::model::ValidationFigures validation;  // of the best epoch
+  Scores test;
   double seconds = 0;
 };
 
@@ -181,26 +178,23 @@ absl::StatusOr<Run> Train(const Dataset& data, uint64_t seed) {
   absl::StatusOr<std::unique_ptr<kiln::model::Trainer>> trainer =
       kiln::model::Trainer::Create(shape, options, data.train);
   if (!trainer.ok()) return trainer.status();
-  Run run;
-  ModelWeights best;
-  const int patience = absl::GetFlag(FLAGS_patience);
-  while (!(*trainer)->done()) {
-    absl::StatusOr<kiln::model::EpochMetrics> epoch = (*trainer)->RunEpoch();
+  // The worker's own loop: validation after every epoch, early stopping,
+  // the best epoch's weights.
+  kiln::model::RunOptions run_options;
+  run_options.patience = absl::GetFlag(FLAGS_patience);
+  kiln::model::TrainingRun training(std::move(*trainer), data.validation, run_options);
+  while (!training.done()) {
+    absl::StatusOr<kiln::model::RunEpochReport> epoch = training.RunEpoch();
     if (!epoch.ok()) return epoch.status();
-    run.epochs = epoch->epoch;
-    ModelWeights weights = (*trainer)->ExportWeights();
-    absl::StatusOr<Scores> validation = Score(weights, data.validation);
-    if (!validation.ok()) return validation.status();
-    if (run.best_epoch == 0 || validation->loss < run.validation.loss) {
-      run.best_epoch = epoch->epoch;
-      run.validation = *validation;
-      best = std::move(weights);
-    } else if (patience > 0 && epoch->epoch - run.best_epoch >= patience) {
-      break;
-    }
   }
+  Run run;
+  run.epochs = training.epochs_done();
+  run.best_epoch = training.best_epoch();
+  run.validation = training.best_report().validation.value_or(kiln::model::ValidationFigures{});
+  absl::StatusOr<ModelWeights> best = training.TakeBestWeights();
+  if (!best.ok()) return best.status();
   run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  absl::StatusOr<Scores> test = Score(best, data.test);
+  absl::StatusOr<Scores> test = Score(*best, data.test);
   if (!test.ok()) return test.status();
   run.test = *test;
   return run;
@@ -249,7 +243,7 @@ int main(int argc, char** argv) {
         "kiln %s seed %d: best epoch %d of %d, validation loss %.4f recall@1 %.4f; test "
         "recall@1 %.4f @3 %.4f @5 %.4f; %.1f s\n",
         absl::GetFlag(FLAGS_architecture), seed, run->best_epoch, run->epochs,
-        run->validation.loss, run->validation.at1, run->test.at1, run->test.at3, run->test.at5,
+        run->validation.loss, run->validation.recall_at_1, run->test.at1, run->test.at3, run->test.at5,
         run->seconds);
     at1.push_back(run->test.at1);
     at3.push_back(run->test.at3);

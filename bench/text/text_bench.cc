@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "bench/common/median.h"
 #include "clients/ingest/newsgroups_archive.h"
 #include "nlohmann/json.hpp"
 #include "services/text/encoder.h"
@@ -35,14 +36,10 @@ ABSL_FLAG(std::string, python, "/usr/bin/python3", "interpreter for the Python p
 
 namespace {
 
+using kiln::bench::Median;
+
 using Clock = std::chrono::steady_clock;
 using kiln::ingest::NewsgroupsPost;
-
-double Median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const size_t mid = values.size() / 2;
-  return values.size() % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
-}
 
 struct Result {
   double median_seconds;

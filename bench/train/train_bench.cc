@@ -25,6 +25,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "bench/common/median.h"
 #include "clients/ingest/newsgroups_archive.h"
 #include "nlohmann/json.hpp"
 #include "services/model/communicator.h"
@@ -51,6 +52,8 @@ ABSL_FLAG(int, worker_rank1_port, 0, "internal: run as rank 1 against this store
 
 namespace {
 
+using kiln::bench::Median;
+
 using kiln::ingest::NewsgroupsPost;
 using kiln::model::Examples;
 using kiln::model::ModelShape;
@@ -73,12 +76,6 @@ const std::vector<std::string> kTopics = {"comp.graphics",
                                           "sci.space",
                                           "talk.politics.guns",
                                           "soc.religion.christian"};
-
-double Median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const size_t mid = values.size() / 2;
-  return values.size() % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
-}
 
 std::string Join(const std::vector<double>& values, const absl::FormatSpec<double>& format) {
   return absl::StrJoin(values, " ", [&](std::string* out, double value) {
