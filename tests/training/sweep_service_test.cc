@@ -6,16 +6,8 @@
 #include <pqxx/pqxx>
 
 #include "gtest/gtest.h"
-#include "kiln/v1/sweep.grpc.pb.h"
-#include "kiln/v1/training.grpc.pb.h"
 #include "services/common/client.h"
-#include "services/common/server.h"
-#include "services/training/job_event_notifier.h"
-#include "services/training/sweep_service.h"
-#include "services/training/training_migrations.h"
-#include "services/training/training_service.h"
-#include "tests/support/loopback_service.h"
-#include "tests/support/postgres_environment.h"
+#include "tests/training/training_service_fixture.h"
 
 namespace kiln::training {
 namespace {
@@ -23,44 +15,12 @@ namespace {
 using kiln::testing::kReaderToken;
 using kiln::testing::kWriterToken;
 
-class SweepServiceTest : public kiln::testing::PostgresTest {
+class SweepServiceTest : public TrainingServiceFixture {
  protected:
   void SetUp() override {
-    PostgresTest::SetUp();
-    pool_ = kiln::testing::MigratedPool(database_uri(), "training", Migrations());
-    ASSERT_TRUE(pool_);
-    jobs_ = std::make_unique<JobStore>(*pool_);
-    leases_ = std::make_unique<LeaseStore>(*pool_, LeaseSettings{});
-    notifier_ = std::make_unique<JobEventNotifier>(database_uri());
-    sweeps_ = std::make_unique<SweepStore>(*pool_);
     TrainingServiceOptions options;
     options.default_max_attempts = 2;
-    training_ = std::make_unique<TrainingServiceImpl>(*jobs_, *leases_, *notifier_, options);
-    sweep_service_ = std::make_unique<SweepServiceImpl>(*sweeps_, options);
-    server_ = kiln::testing::StartLoopbackServer({training_.get(), sweep_service_.get()});
-    ASSERT_TRUE(server_);
-    auto channel = MakeChannel(kiln::testing::LoopbackAddress(*server_));
-    stub_ = kiln::v1::SweepService::NewStub(channel);
-    training_stub_ = kiln::v1::TrainingService::NewStub(channel);
-  }
-
-  void TearDown() override {
-    if (server_) server_->Shutdown(absl::Seconds(1));
-    server_.reset();
-    sweep_service_.reset();
-    training_.reset();
-    sweeps_.reset();
-    notifier_.reset();
-    leases_.reset();
-    jobs_.reset();
-    pool_.reset();
-    PostgresTest::TearDown();
-  }
-
-  std::unique_ptr<grpc::ClientContext> Context(const std::string& token = kWriterToken) {
-    auto context = std::make_unique<grpc::ClientContext>();
-    PrepareContext(*context, token, absl::Seconds(30));
-    return context;
+    SetUpService(LeaseSettings{}, options);
   }
 
   static kiln::v1::SweepPlan Plan(
@@ -81,14 +41,14 @@ class SweepServiceTest : public kiln::testing::PostgresTest {
                       const std::string& token = kWriterToken) {
     kiln::v1::CreateSweepRequest request;
     *request.mutable_plan() = plan;
-    return stub_->CreateSweep(Context(token).get(), request, sweep);
+    return sweep_stub_->CreateSweep(Context(token).get(), request, sweep);
   }
 
   kiln::v1::GetSweepResponse Get(const std::string& id) {
     kiln::v1::GetSweepRequest request;
     request.set_id(id);
     kiln::v1::GetSweepResponse response;
-    grpc::Status status = stub_->GetSweep(Context(kReaderToken).get(), request, &response);
+    grpc::Status status = sweep_stub_->GetSweep(Context(kReaderToken).get(), request, &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
     return response;
   }
@@ -100,17 +60,6 @@ class SweepServiceTest : public kiln::testing::PostgresTest {
         .exec1("SELECT count(*) FROM training." + table)[0]
         .as<int64_t>();
   }
-
-  std::unique_ptr<db::Pool> pool_;
-  std::unique_ptr<JobStore> jobs_;
-  std::unique_ptr<LeaseStore> leases_;
-  std::unique_ptr<JobEventNotifier> notifier_;
-  std::unique_ptr<SweepStore> sweeps_;
-  std::unique_ptr<TrainingServiceImpl> training_;
-  std::unique_ptr<SweepServiceImpl> sweep_service_;
-  std::unique_ptr<GrpcServer> server_;
-  std::unique_ptr<kiln::v1::SweepService::Stub> stub_;
-  std::unique_ptr<kiln::v1::TrainingService::Stub> training_stub_;
 };
 
 TEST_F(SweepServiceTest, CreateQueuesOneCompleteJobPerCombination) {
@@ -223,11 +172,11 @@ TEST_F(SweepServiceTest, ReadersCannotCreateAndUnknownSweepsAreNamed) {
   kiln::v1::GetSweepRequest request;
   kiln::v1::GetSweepResponse response;
   request.set_id("sweep-000042");
-  grpc::Status status = stub_->GetSweep(Context(kReaderToken).get(), request, &response);
+  grpc::Status status = sweep_stub_->GetSweep(Context(kReaderToken).get(), request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(status.error_message(), "no sweep sweep-000042");
   request.set_id("job-000001");
-  status = stub_->GetSweep(Context(kReaderToken).get(), request, &response);
+  status = sweep_stub_->GetSweep(Context(kReaderToken).get(), request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(status.error_message().find("is not a sweep id"), std::string::npos);
 }
@@ -248,7 +197,7 @@ TEST_F(SweepServiceTest, ListPagesNewestFirstWithProgress) {
   request.set_page_size(2);
   for (int page = 0; page < 5; ++page) {
     kiln::v1::ListSweepsResponse response;
-    ASSERT_TRUE(stub_->ListSweeps(Context(kReaderToken).get(), request, &response).ok());
+    ASSERT_TRUE(sweep_stub_->ListSweeps(Context(kReaderToken).get(), request, &response).ok());
     for (const auto& sweep : response.sweeps()) {
       seen.push_back(sweep.id());
       EXPECT_EQ(sweep.trials_size(), 2);
@@ -263,11 +212,11 @@ TEST_F(SweepServiceTest, ListPagesNewestFirstWithProgress) {
 
   request.set_page_size(501);
   kiln::v1::ListSweepsResponse response;
-  EXPECT_EQ(stub_->ListSweeps(Context(kReaderToken).get(), request, &response).error_code(),
+  EXPECT_EQ(sweep_stub_->ListSweeps(Context(kReaderToken).get(), request, &response).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
   request.set_page_size(0);
   request.set_page_token("not-a-token");
-  EXPECT_EQ(stub_->ListSweeps(Context(kReaderToken).get(), request, &response).error_code(),
+  EXPECT_EQ(sweep_stub_->ListSweeps(Context(kReaderToken).get(), request, &response).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
 }
 

@@ -9,14 +9,10 @@
 #include "kiln/v1/training.grpc.pb.h"
 #include "services/common/client.h"
 #include "services/common/db/migrations.h"
-#include "services/common/server.h"
 #include "services/common/sha256.h"
-#include "services/training/job_event_notifier.h"
 #include "services/training/lease_reaper.h"
+#include "tests/training/training_service_fixture.h"
 #include "services/training/training_migrations.h"
-#include "services/training/training_service.h"
-#include "tests/support/loopback_service.h"
-#include "tests/support/postgres_environment.h"
 
 namespace kiln::training {
 namespace {
@@ -24,53 +20,20 @@ namespace {
 using kiln::testing::kReaderToken;
 using kiln::testing::kWriterToken;
 
-class TrainingServiceTest : public kiln::testing::PostgresTest {
+class TrainingServiceTest : public TrainingServiceFixture {
  protected:
   void SetUp() override {
-    PostgresTest::SetUp();
-    pool_ = kiln::testing::MigratedPool(database_uri(), "training", Migrations());
-    ASSERT_TRUE(pool_);
     LeaseSettings settings;
     settings.lease_ttl = absl::Seconds(2);
     settings.preprocess_address = "preprocess:7002";
-    jobs_ = std::make_unique<JobStore>(*pool_);
-    leases_ = std::make_unique<LeaseStore>(*pool_, settings);
-    notifier_ = std::make_unique<JobEventNotifier>(database_uri());
-    StartService(TrainingServiceOptions{});
-  }
-
-  // (Re)starts the gRPC service on the same stores and notifier.
-  void StartService(const TrainingServiceOptions& options) {
-    if (server_) server_->Shutdown(absl::Seconds(1));
-    server_.reset();
-    service_ = std::make_unique<TrainingServiceImpl>(*jobs_, *leases_, *notifier_, options);
-    server_ = kiln::testing::StartLoopbackServer({service_.get()});
-    ASSERT_TRUE(server_);
-    stub_ = kiln::v1::TrainingService::NewStub(MakeChannel(kiln::testing::LoopbackAddress(*server_)));
-  }
-
-  void TearDown() override {
-    if (server_) server_->Shutdown(absl::Seconds(1));
-    server_.reset();
-    service_.reset();
-    notifier_.reset();
-    leases_.reset();
-    jobs_.reset();
-    pool_.reset();
-    PostgresTest::TearDown();
-  }
-
-  std::unique_ptr<grpc::ClientContext> Context(const std::string& token = kWriterToken) {
-    auto context = std::make_unique<grpc::ClientContext>();
-    PrepareContext(*context, token, absl::Seconds(30));
-    return context;
+    SetUpService(settings, TrainingServiceOptions{});
   }
 
   kiln::v1::Job Submit(kiln::v1::JobSpec spec) {
     kiln::v1::SubmitJobRequest request;
     *request.mutable_spec() = std::move(spec);
     kiln::v1::Job job;
-    grpc::Status status = stub_->SubmitJob(Context().get(), request, &job);
+    grpc::Status status = training_stub_->SubmitJob(Context().get(), request, &job);
     EXPECT_TRUE(status.ok()) << status.error_message();
     return job;
   }
@@ -81,7 +44,7 @@ class TrainingServiceTest : public kiln::testing::PostgresTest {
     request.set_slots(1);
     request.set_host("127.0.0.1");
     kiln::v1::RegisterWorkerResponse response;
-    EXPECT_TRUE(stub_->RegisterWorker(Context().get(), request, &response).ok());
+    EXPECT_TRUE(training_stub_->RegisterWorker(Context().get(), request, &response).ok());
     return response.worker_id();
   }
 
@@ -90,7 +53,7 @@ class TrainingServiceTest : public kiln::testing::PostgresTest {
     request.set_worker_id(worker_id);
     request.set_wait_ms(wait_ms);
     kiln::v1::LeaseJobResponse response;
-    grpc::Status status = stub_->LeaseJob(Context().get(), request, &response);
+    grpc::Status status = training_stub_->LeaseJob(Context().get(), request, &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
     if (!response.has_lease()) return std::nullopt;
     return response.lease();
@@ -100,7 +63,7 @@ class TrainingServiceTest : public kiln::testing::PostgresTest {
     kiln::v1::GetJobRequest request;
     request.set_id(id);
     kiln::v1::Job job;
-    EXPECT_TRUE(stub_->GetJob(Context(kReaderToken).get(), request, &job).ok());
+    EXPECT_TRUE(training_stub_->GetJob(Context(kReaderToken).get(), request, &job).ok());
     return job;
   }
 
@@ -108,7 +71,7 @@ class TrainingServiceTest : public kiln::testing::PostgresTest {
     kiln::v1::HeartbeatRequest request;
     request.set_lease_id(lease_id);
     kiln::v1::HeartbeatResponse response;
-    EXPECT_TRUE(stub_->Heartbeat(Context().get(), request, &response).ok());
+    EXPECT_TRUE(training_stub_->Heartbeat(Context().get(), request, &response).ok());
     return response.status();
   }
 
@@ -120,14 +83,14 @@ class TrainingServiceTest : public kiln::testing::PostgresTest {
     metrics->set_loss(loss);
     metrics->set_accuracy(0.5);
     kiln::v1::ReportEventsResponse response;
-    ASSERT_TRUE(stub_->ReportEvents(Context().get(), request, &response).ok());
+    ASSERT_TRUE(training_stub_->ReportEvents(Context().get(), request, &response).ok());
   }
 
   grpc::Status SaveCheckpoint(const std::string& lease_id, int epoch, const std::string& data,
                               const std::string& sha256) {
     kiln::v1::Checkpoint checkpoint;
     auto context = Context();
-    auto writer = stub_->SaveCheckpoint(context.get(), &checkpoint);
+    auto writer = training_stub_->SaveCheckpoint(context.get(), &checkpoint);
     kiln::v1::SaveCheckpointRequest message;
     message.mutable_header()->set_lease_id(lease_id);
     message.mutable_header()->set_epoch(epoch);
@@ -146,7 +109,7 @@ class TrainingServiceTest : public kiln::testing::PostgresTest {
     kiln::v1::WatchJobRequest request;
     request.set_id(id);
     auto context = Context(kReaderToken);
-    auto reader = stub_->WatchJob(context.get(), request);
+    auto reader = training_stub_->WatchJob(context.get(), request);
     std::vector<kiln::v1::JobEvent> events;
     kiln::v1::JobEvent event;
     while (reader->Read(&event)) events.push_back(event);
@@ -200,14 +163,6 @@ class TrainingServiceTest : public kiln::testing::PostgresTest {
                       database_name())[0]
         .as<int64_t>();
   }
-
-  std::unique_ptr<db::Pool> pool_;
-  std::unique_ptr<JobStore> jobs_;
-  std::unique_ptr<LeaseStore> leases_;
-  std::unique_ptr<JobEventNotifier> notifier_;
-  std::unique_ptr<TrainingServiceImpl> service_;
-  std::unique_ptr<GrpcServer> server_;
-  std::unique_ptr<kiln::v1::TrainingService::Stub> stub_;
 };
 
 TEST_F(TrainingServiceTest, SubmitFillsTheTfidfDefaults) {
@@ -317,13 +272,13 @@ TEST_F(TrainingServiceTest, BadSpecsAreRefusedNamingTheFieldAndRange) {
     kiln::v1::SubmitJobRequest request;
     mutate(*request.mutable_spec());
     kiln::v1::Job job;
-    grpc::Status status = stub_->SubmitJob(Context().get(), request, &job);
+    grpc::Status status = training_stub_->SubmitJob(Context().get(), request, &job);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << expected;
     EXPECT_NE(status.error_message().find(expected), std::string::npos)
         << status.error_message() << " should mention " << expected;
   }
   kiln::v1::ListJobsResponse list;
-  ASSERT_TRUE(stub_->ListJobs(Context().get(), {}, &list).ok());
+  ASSERT_TRUE(training_stub_->ListJobs(Context().get(), {}, &list).ok());
   EXPECT_EQ(list.jobs_size(), 0);
 }
 
@@ -340,12 +295,12 @@ TEST_F(TrainingServiceTest, WatchesPastTheLimitAreRefusedAndTheRestStillWorks) {
   request.set_id(job.id());
   for (int i = 0; i < limit; ++i) {
     contexts.push_back(Context(kReaderToken));
-    watches.push_back(stub_->WatchJob(contexts.back().get(), request));
+    watches.push_back(training_stub_->WatchJob(contexts.back().get(), request));
     kiln::v1::JobEvent event;
     ASSERT_TRUE(watches.back()->Read(&event)) << "watch " << i;  // the job's "queued"
   }
   auto refused_context = Context(kReaderToken);
-  auto refused = stub_->WatchJob(refused_context.get(), request);
+  auto refused = training_stub_->WatchJob(refused_context.get(), request);
   kiln::v1::JobEvent event;
   EXPECT_FALSE(refused->Read(&event));
   const grpc::Status status = refused->Finish();
@@ -354,7 +309,7 @@ TEST_F(TrainingServiceTest, WatchesPastTheLimitAreRefusedAndTheRestStillWorks) {
   kiln::v1::GetJobRequest get;
   get.set_id(job.id());
   kiln::v1::Job shown;
-  EXPECT_TRUE(stub_->GetJob(Context().get(), get, &shown).ok());
+  EXPECT_TRUE(training_stub_->GetJob(Context().get(), get, &shown).ok());
   EXPECT_EQ(Submit({}).state(), kiln::v1::JOB_STATE_QUEUED);
 
   // A closed watch frees its place once the server sees it gone.
@@ -363,7 +318,7 @@ TEST_F(TrainingServiceTest, WatchesPastTheLimitAreRefusedAndTheRestStillWorks) {
   bool admitted = false;
   for (int attempt = 0; attempt < 50 && !admitted; ++attempt) {
     auto again_context = Context(kReaderToken);
-    auto again = stub_->WatchJob(again_context.get(), request);
+    auto again = training_stub_->WatchJob(again_context.get(), request);
     admitted = again->Read(&event);
     again_context->TryCancel();
     again->Finish();
@@ -388,7 +343,7 @@ TEST_F(TrainingServiceTest, WatchersOfAQuietJobCostTheDatabaseAlmostNothing) {
   const int64_t before = CommittedTransactions();
   for (int i = 0; i < 16; ++i) {
     contexts.push_back(Context(kReaderToken));
-    watches.push_back(stub_->WatchJob(contexts.back().get(), request));
+    watches.push_back(training_stub_->WatchJob(contexts.back().get(), request));
     kiln::v1::JobEvent event;
     ASSERT_TRUE(watches.back()->Read(&event)) << "watch " << i;  // the job's "queued"
   }
@@ -409,7 +364,7 @@ TEST_F(TrainingServiceTest, AWatcherIsToldOfEveryEventInOrderAsItHappens) {
   kiln::v1::WatchJobRequest request;
   request.set_id(job.id());
   auto context = Context(kReaderToken);  // its deadline bounds every wait below
-  auto watch = stub_->WatchJob(context.get(), request);
+  auto watch = training_stub_->WatchJob(context.get(), request);
   kiln::v1::JobEvent event;
   ASSERT_TRUE(watch->Read(&event));
   EXPECT_EQ(event.sequence(), 1);
@@ -432,7 +387,7 @@ TEST_F(TrainingServiceTest, AWatcherIsToldOfEveryEventInOrderAsItHappens) {
   complete.mutable_result()->set_model("news");
   complete.mutable_result()->set_version(1);
   kiln::v1::Job done;
-  ASSERT_TRUE(stub_->CompleteLease(Context().get(), complete, &done).ok());
+  ASSERT_TRUE(training_stub_->CompleteLease(Context().get(), complete, &done).ok());
   ASSERT_TRUE(watch->Read(&event));
   EXPECT_EQ(event.sequence(), 6);
   EXPECT_EQ(event.state_changed().to(), kiln::v1::JOB_STATE_SUCCEEDED);
@@ -447,7 +402,7 @@ TEST_F(TrainingServiceTest, ANotifierWhoseConnectionIsKilledReconnectsAndWatcher
   kiln::v1::WatchJobRequest request;
   request.set_id(job.id());
   auto context = Context(kReaderToken);
-  auto watch = stub_->WatchJob(context.get(), request);
+  auto watch = training_stub_->WatchJob(context.get(), request);
   kiln::v1::JobEvent event;
   ASSERT_TRUE(watch->Read(&event));  // "queued"
 
@@ -498,7 +453,7 @@ TEST_F(TrainingServiceTest, TheJobShowsTheEpochItsWorkerMarkedBest) {
     metrics->set_validation_recall_at_1(0.9);
     metrics->set_best(best);
     kiln::v1::ReportEventsResponse response;
-    ASSERT_TRUE(stub_->ReportEvents(Context().get(), request, &response).ok());
+    ASSERT_TRUE(training_stub_->ReportEvents(Context().get(), request, &response).ok());
   };
   report(lease->lease_id(), 1, 0.5, true);
   report(lease->lease_id(), 2, 0.4, true);
@@ -510,7 +465,7 @@ TEST_F(TrainingServiceTest, TheJobShowsTheEpochItsWorkerMarkedBest) {
   EXPECT_EQ(shown.best_epoch().validation_loss(), 0.4);
   EXPECT_EQ(shown.best_epoch().validation_examples(), 470);
   kiln::v1::ListJobsResponse list;
-  ASSERT_TRUE(stub_->ListJobs(Context().get(), {}, &list).ok());
+  ASSERT_TRUE(training_stub_->ListJobs(Context().get(), {}, &list).ok());
   ASSERT_EQ(list.jobs_size(), 1);
   EXPECT_EQ(list.jobs(0).best_epoch().epoch(), 2);
 
@@ -557,7 +512,7 @@ TEST_F(TrainingServiceTest, AGangOfTwoIsLeasedOnlyWhenTwoSlotsWait) {
     request.set_lease_id(rank1.lease_id());
     request.set_wait_ms(5000);
     kiln::v1::RendezvousResponse response;
-    EXPECT_TRUE(stub_->Rendezvous(Context().get(), request, &response).ok());
+    EXPECT_TRUE(training_stub_->Rendezvous(Context().get(), request, &response).ok());
     return response.address();
   });
   absl::SleepFor(absl::Milliseconds(300));
@@ -565,7 +520,7 @@ TEST_F(TrainingServiceTest, AGangOfTwoIsLeasedOnlyWhenTwoSlotsWait) {
   publish.set_lease_id(rank0.lease_id());
   publish.set_address("127.0.0.1:29500");
   kiln::v1::RendezvousResponse published;
-  ASSERT_TRUE(stub_->Rendezvous(Context().get(), publish, &published).ok());
+  ASSERT_TRUE(training_stub_->Rendezvous(Context().get(), publish, &published).ok());
   EXPECT_EQ(waiting.get(), "127.0.0.1:29500");
 }
 
@@ -595,7 +550,7 @@ TEST_F(TrainingServiceTest, ALapsedLeaseRequeuesTheJobWhichResumesFromItsCheckpo
   kiln::v1::LoadCheckpointRequest load;
   load.set_job_id(job.id());
   auto context = Context();
-  auto reader = stub_->LoadCheckpoint(context.get(), load);
+  auto reader = training_stub_->LoadCheckpoint(context.get(), load);
   kiln::v1::LoadCheckpointResponse part;
   std::string loaded;
   ASSERT_TRUE(reader->Read(&part) && part.has_checkpoint());
@@ -609,7 +564,7 @@ TEST_F(TrainingServiceTest, ALapsedLeaseRequeuesTheJobWhichResumesFromItsCheckpo
   complete.mutable_result()->set_model("news");
   complete.mutable_result()->set_version(1);
   kiln::v1::Job done;
-  ASSERT_TRUE(stub_->CompleteLease(Context().get(), complete, &done).ok());
+  ASSERT_TRUE(training_stub_->CompleteLease(Context().get(), complete, &done).ok());
   EXPECT_EQ(done.state(), kiln::v1::JOB_STATE_SUCCEEDED);
   EXPECT_EQ(done.result().version(), 1);
 
@@ -676,7 +631,7 @@ TEST_F(TrainingServiceTest, RetryableFailuresUseUpAttemptsThenTheJobFails) {
     fail.set_error("gloo: connection reset by peer " + std::to_string(attempt));
     fail.set_retryable(true);
     kiln::v1::Job after;
-    ASSERT_TRUE(stub_->FailLease(Context().get(), fail, &after).ok());
+    ASSERT_TRUE(training_stub_->FailLease(Context().get(), fail, &after).ok());
     EXPECT_EQ(after.state(),
               attempt == 1 ? kiln::v1::JOB_STATE_QUEUED : kiln::v1::JOB_STATE_FAILED);
   }
@@ -702,7 +657,7 @@ TEST_F(TrainingServiceTest, LeasesGivenBackOnShutdownCostNoAttempt) {
     fail.set_error(shutdown ? "the worker is shutting down" : "gloo: connection reset by peer");
     fail.set_released(shutdown);
     kiln::v1::Job after;
-    ASSERT_TRUE(stub_->FailLease(Context().get(), fail, &after).ok());
+    ASSERT_TRUE(training_stub_->FailLease(Context().get(), fail, &after).ok());
     EXPECT_EQ(after.state(), shutdown ? kiln::v1::JOB_STATE_QUEUED : kiln::v1::JOB_STATE_FAILED)
         << "attempt " << attempt;
   }
@@ -720,21 +675,21 @@ TEST_F(TrainingServiceTest, CancelReachesRunningWorkersAndRefusesEndedJobs) {
   cancel.set_id(job.id());
   cancel.set_reason("wrong topics");
   kiln::v1::Job cancelled;
-  EXPECT_EQ(stub_->CancelJob(Context(kReaderToken).get(), cancel, &cancelled).error_code(),
+  EXPECT_EQ(training_stub_->CancelJob(Context(kReaderToken).get(), cancel, &cancelled).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
-  ASSERT_TRUE(stub_->CancelJob(Context().get(), cancel, &cancelled).ok());
+  ASSERT_TRUE(training_stub_->CancelJob(Context().get(), cancel, &cancelled).ok());
   EXPECT_EQ(cancelled.state(), kiln::v1::JOB_STATE_CANCELLED);
   EXPECT_EQ(cancelled.error(), "cancelled: wrong topics");
   EXPECT_EQ(Heartbeat(lease->lease_id()), kiln::v1::LEASE_STATUS_CANCELLED);
 
-  grpc::Status again = stub_->CancelJob(Context().get(), cancel, &cancelled);
+  grpc::Status again = training_stub_->CancelJob(Context().get(), cancel, &cancelled);
   EXPECT_EQ(again.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   kiln::v1::GetJobRequest unknown;
   unknown.set_id("job-999999");
-  EXPECT_EQ(stub_->GetJob(Context().get(), unknown, &cancelled).error_code(),
+  EXPECT_EQ(training_stub_->GetJob(Context().get(), unknown, &cancelled).error_code(),
             grpc::StatusCode::NOT_FOUND);
   unknown.set_id("42");
-  EXPECT_EQ(stub_->GetJob(Context().get(), unknown, &cancelled).error_code(),
+  EXPECT_EQ(training_stub_->GetJob(Context().get(), unknown, &cancelled).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
 }
 
@@ -747,22 +702,22 @@ TEST_F(TrainingServiceTest, ListFiltersByStateAndModelAndPages) {
   kiln::v1::CancelJobRequest cancel;
   cancel.set_id("job-000002");
   kiln::v1::Job cancelled;
-  ASSERT_TRUE(stub_->CancelJob(Context().get(), cancel, &cancelled).ok());
+  ASSERT_TRUE(training_stub_->CancelJob(Context().get(), cancel, &cancelled).ok());
 
   kiln::v1::ListJobsRequest request;
   request.set_page_size(2);
   kiln::v1::ListJobsResponse page;
-  ASSERT_TRUE(stub_->ListJobs(Context().get(), request, &page).ok());
+  ASSERT_TRUE(training_stub_->ListJobs(Context().get(), request, &page).ok());
   ASSERT_EQ(page.jobs_size(), 2);
   EXPECT_EQ(page.jobs(0).id(), "job-000005");
   request.set_page_token(page.next_page_token());
-  ASSERT_TRUE(stub_->ListJobs(Context().get(), request, &page).ok());
+  ASSERT_TRUE(training_stub_->ListJobs(Context().get(), request, &page).ok());
   EXPECT_EQ(page.jobs(0).id(), "job-000003");
 
   kiln::v1::ListJobsRequest filtered;
   filtered.set_model("odd");
   filtered.add_states(kiln::v1::JOB_STATE_QUEUED);
-  ASSERT_TRUE(stub_->ListJobs(Context().get(), filtered, &page).ok());
+  ASSERT_TRUE(training_stub_->ListJobs(Context().get(), filtered, &page).ok());
   ASSERT_EQ(page.jobs_size(), 1);
   EXPECT_EQ(page.jobs(0).id(), "job-000004");
   EXPECT_TRUE(page.next_page_token().empty());
