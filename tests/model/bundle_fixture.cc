@@ -8,7 +8,6 @@
 //                            from the bundle, plus the sha256 of each
 //                            dequantized tensor (float32, little-endian).
 #include <cstdio>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -22,6 +21,7 @@
 #include "services/text/encoder.h"
 #include "tests/model/bundle_test_model.h"
 #include "tests/model/reference_forward.h"
+#include "tests/support/write_file.h"
 
 namespace kiln::model {
 namespace {
@@ -119,11 +119,9 @@ int Run(const std::string& out_dir) {
     }
     cases["bundles"][spec.name] = *std::move(bundle);
   }
-  std::ofstream out(out_dir + "/cases.json", std::ios::binary | std::ios::trunc);
-  out << cases.dump() << "\n";
-  out.close();
-  if (!out) {
-    std::fprintf(stderr, "could not write %s/cases.json\n", out_dir.c_str());
+  if (absl::Status written = kiln::testing::WriteFile(out_dir + "/cases.json", cases.dump() + "\n");
+      !written.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(written.message()).c_str());
     return 1;
   }
   return 0;

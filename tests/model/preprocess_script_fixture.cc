@@ -12,7 +12,6 @@
 // kMaxLength tokens, so truncation counts) and a few without known words.
 #include <cstdint>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -29,6 +28,7 @@
 #include "services/text/tfidf.h"
 #include "services/text/tokenizer.h"
 #include "services/text/vocabulary.h"
+#include "tests/support/write_file.h"
 
 namespace kiln::model {
 namespace {
@@ -45,14 +45,7 @@ absl::StatusOr<nlohmann::json> ReadShortTexts() {
   return nlohmann::json::parse(contents.str());
 }
 
-absl::Status WriteFile(const std::string& path, const std::string& contents) {
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << contents;
-  out.close();
-  if (!out) return absl::InternalError(absl::StrCat("could not write ", path));
-  return absl::OkStatus();
-}
+using kiln::testing::WriteFile;
 
 absl::Status Run(const std::string& out_dir) {
   absl::StatusOr<nlohmann::json> short_texts = ReadShortTexts();

@@ -17,7 +17,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,6 +35,7 @@
 #include "services/text/tfidf.h"
 #include "services/text/tokenizer.h"
 #include "services/text/vocabulary.h"
+#include "tests/support/write_file.h"
 
 namespace kiln::model {
 namespace {
@@ -229,10 +229,9 @@ absl::Status Run(const std::string& out_dir) {
   }
 
   const std::string path = out_dir + "/cases.json";
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << cases.dump() << "\n";
-  out.close();
-  if (!out) return absl::InternalError(absl::StrCat("could not write ", path));
+  if (absl::Status written = kiln::testing::WriteFile(path, cases.dump() + "\n"); !written.ok()) {
+    return written;
+  }
   std::printf("vocabulary %d words; %zu train posts; %d test posts written to %s\n",
               vocabulary->size(), corpus->train.size(), kCases, path.c_str());
   return absl::OkStatus();
