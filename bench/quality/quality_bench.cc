@@ -168,9 +168,9 @@ absl::StatusOr<Run> Train(const Dataset& data, uint64_t seed) {
   shape.dropout = static_cast<float>(dropout >= 0 ? dropout : (tfidf ? 0.5 : 0.0));
   kiln::model::TrainingOptions options;
   options.epochs = Or(absl::GetFlag(FLAGS_epochs), tfidf ? 30 : 15);
-  options.batch_size = Or(absl::GetFlag(FLAGS_batch_size), tfidf ? 32 : 64);
+  options.batch_size = Or(absl::GetFlag(FLAGS_batch_size), 64);
   options.learning_rate =
-      static_cast<float>(Or(absl::GetFlag(FLAGS_learning_rate), tfidf ? 3e-3 : 5e-3));
+      static_cast<float>(Or(absl::GetFlag(FLAGS_learning_rate), 5e-3));
   options.seed = seed;
   options.threads = absl::GetFlag(FLAGS_threads);
 

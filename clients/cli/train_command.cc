@@ -150,7 +150,7 @@ void AddTrainCommand(CLI::App& app, CliContext& context, Action& run) {
   command->add_option("--batch-size", o->batch_size,
                       "global batch size (default tfidf 32, article 64)");
   command->add_option("--learning-rate", o->learning_rate,
-                      "Adam learning rate (default tfidf 0.003, article 0.005)");
+                      "Adam learning rate (default 0.005)");
   command->add_option("--seed", o->seed, "random seed (default 0)");
   command->add_option("--world-size", o->world_size, "workers training together (default 1)");
   command->add_option("--weights", o->weights, "bundle weights: float32, float16 or uint8")

@@ -51,8 +51,8 @@ void ApplyTfidfDefaults(kiln::v1::JobSpec& spec) {
   if (spec.hidden_units() == 0) spec.set_hidden_units(kTfidfHiddenUnits);
   if (spec.embedding_dim() == 0) spec.set_embedding_dim(spec.hidden_units());
   if (spec.epochs() == 0) spec.set_epochs(30);
-  if (spec.batch_size() == 0) spec.set_batch_size(32);
-  if (spec.learning_rate() == 0) spec.set_learning_rate(3e-3);
+  if (spec.batch_size() == 0) spec.set_batch_size(64);
+  if (spec.learning_rate() == 0) spec.set_learning_rate(5e-3);
   if (!spec.has_dropout()) spec.set_dropout(0.5);
 }
 

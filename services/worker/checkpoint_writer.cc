@@ -28,7 +28,6 @@ CheckpointWriter::~CheckpointWriter() {
 void CheckpointWriter::Submit(int epoch, std::string bytes) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (pending_) ++dropped_;
     pending_ = Pending{epoch, std::move(bytes)};
   }
   changed_.notify_all();
@@ -39,14 +38,14 @@ void CheckpointWriter::Flush() {
   changed_.wait(lock, [this] { return !pending_ && !storing_; });
 }
 
+bool CheckpointWriter::idle() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return !pending_ && !storing_;
+}
+
 absl::Status CheckpointWriter::permanent_error() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return permanent_error_;
-}
-
-int CheckpointWriter::dropped() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return dropped_;
 }
 
 void CheckpointWriter::Loop() {

@@ -38,11 +38,12 @@ class CheckpointWriter {
   void Submit(int epoch, std::string bytes);
   // Blocks until nothing is pending or being stored.
   void Flush();
+  // Nothing pending or being stored: a checkpoint submitted now is stored
+  // at once. Lets the caller skip encoding one that would wait anyway.
+  bool idle() const;
   // The first failure that storing again cannot mend (retry_policy.h:
   // a lost lease, a refused argument); OK while there is none.
   absl::Status permanent_error() const;
-  // How many submitted checkpoints were dropped for a newer one.
-  int dropped() const;
 
  private:
   void Loop();
@@ -59,7 +60,6 @@ class CheckpointWriter {
   std::optional<Pending> pending_;
   bool storing_ = false;
   bool stopping_ = false;
-  int dropped_ = 0;
   absl::Status permanent_error_;
   std::thread thread_;  // last: starts once everything above exists
 };

@@ -293,8 +293,12 @@ absl::Status LeaseRun::Run() {
     if (!report.ok()) return report.status();
     if (rank == 0) {
       KILN_RETURN_IF_ERROR(checkpoints->permanent_error());
-      KILN_ASSIGN_OR_RETURN(std::string bytes, run.SaveCheckpoint());
-      checkpoints->Submit(run.epochs_done(), std::move(bytes));
+      // Encoding tens of MB costs training time: only when the writer can
+      // store it now (a store takes a few epochs' time on a small model).
+      if (checkpoints->idle()) {
+        KILN_ASSIGN_OR_RETURN(std::string bytes, run.SaveCheckpoint());
+        checkpoints->Submit(run.epochs_done(), std::move(bytes));
+      }
       reporter_.EpochFinished(*report);
     }
   }

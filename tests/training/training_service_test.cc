@@ -172,8 +172,8 @@ TEST_F(TrainingServiceTest, SubmitFillsTheTfidfDefaults) {
   EXPECT_EQ(spec.hidden_units(), 48);
   EXPECT_EQ(spec.embedding_dim(), 48);  // its first kernel is the table
   EXPECT_EQ(spec.epochs(), 30);
-  EXPECT_EQ(spec.batch_size(), 32);
-  EXPECT_DOUBLE_EQ(spec.learning_rate(), 3e-3);
+  EXPECT_EQ(spec.batch_size(), 64);
+  EXPECT_DOUBLE_EQ(spec.learning_rate(), 5e-3);
   EXPECT_DOUBLE_EQ(spec.dropout(), 0.5);
   EXPECT_EQ(spec.max_length(), 256);
 }
