@@ -36,29 +36,50 @@ void BatchPass::PoolEmbedding(const WeightsView& weights, const int32_t* ids) {
   });
 }
 
-void BatchPass::PoolTfidf(const WeightsView& weights, const int32_t* ids) {
+void FeatureRows::Clear() {
+  offsets.assign(1, 0);
+  ids.clear();
+  values.clear();
+}
+
+void FeatureRows::Append(const text::SparseFeatures& features) {
+  ids.insert(ids.end(), features.ids.begin(), features.ids.end());
+  values.insert(values.end(), features.values.begin(), features.values.end());
+  offsets.push_back(static_cast<int64_t>(ids.size()));
+}
+
+void FeatureRows::AppendRow(const FeatureRows& other, int64_t row) {
+  const int64_t begin = other.offsets[row];
+  const int64_t end = other.offsets[row + 1];
+  ids.insert(ids.end(), other.ids.begin() + begin, other.ids.begin() + end);
+  values.insert(values.end(), other.values.begin() + begin, other.values.begin() + end);
+  offsets.push_back(static_cast<int64_t>(ids.size()));
+}
+
+FeatureRows ComputeFeatures(const WeightsView& weights, const int32_t* ids, int64_t rows) {
   const ModelShape& shape = weights.shape;
   const int length = shape.max_length;
-  const int dim = shape.embedding_dim;
   const absl::Span<const float> idf(weights.idf, static_cast<size_t>(shape.vocab_size));
-  feature_offsets_.assign(1, 0);
-  feature_ids_.clear();
-  feature_values_.clear();
+  FeatureRows rows_features;
   std::vector<int32_t> scratch;
   text::SparseFeatures features;
-  for (int64_t r = 0; r < rows_; ++r) {
+  for (int64_t r = 0; r < rows; ++r) {
     text::TfidfFeatures(absl::MakeConstSpan(ids + r * length, length), idf, &scratch, &features);
-    feature_ids_.insert(feature_ids_.end(), features.ids.begin(), features.ids.end());
-    feature_values_.insert(feature_values_.end(), features.values.begin(), features.values.end());
-    feature_offsets_.push_back(static_cast<int64_t>(feature_ids_.size()));
+    rows_features.Append(features);
   }
+  return rows_features;
+}
+
+void BatchPass::PoolTfidf(const WeightsView& weights) {
+  const int dim = weights.shape.embedding_dim;
+  const FeatureRows& features = *features_;
   ParallelFor(0, rows_, 4, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       float* pooled = pooled_.data() + r * dim;
       std::fill(pooled, pooled + dim, 0.0f);
-      for (int64_t f = feature_offsets_[r]; f < feature_offsets_[r + 1]; ++f) {
-        const float* row = weights.embedding + int64_t{feature_ids_[f]} * dim;
-        const float x = feature_values_[f];
+      for (int64_t f = features.offsets[r]; f < features.offsets[r + 1]; ++f) {
+        const float* row = weights.embedding + int64_t{features.ids[f]} * dim;
+        const float x = features.values[f];
         for (int d = 0; d < dim; ++d) pooled[d] += x * row[d];
       }
     }
@@ -66,7 +87,7 @@ void BatchPass::PoolTfidf(const WeightsView& weights, const int32_t* ids) {
 }
 
 void BatchPass::Forward(const WeightsView& weights, const int32_t* ids, int64_t rows,
-                        const float* dropout_scale) {
+                        const float* dropout_scale, const FeatureRows* features) {
   const ModelShape& shape = weights.shape;
   const int pooled_dim = shape.pooled_dim();
   const int hidden_units = shape.hidden_units;
@@ -79,7 +100,12 @@ void BatchPass::Forward(const WeightsView& weights, const int32_t* ids, int64_t 
   if (rows == 0) return;
 
   if (shape.tfidf()) {
-    PoolTfidf(weights, ids);
+    if (features == nullptr) {
+      own_features_ = ComputeFeatures(weights, ids, rows);
+      features = &own_features_;
+    }
+    features_ = features;
+    PoolTfidf(weights);
   } else {
     PoolEmbedding(weights, ids);
   }
@@ -142,11 +168,12 @@ void BatchPass::Backward(const WeightsView& weights, const int32_t* ids,
   if (shape.tfidf()) {
     SumColumns(hidden_gradient_.data(), rows, hidden_units, dense_gradient + layout.hidden_bias);
     // Each feature's row receives the hidden gradient times the feature.
+    const FeatureRows& features = *features_;
     for (int64_t r = 0; r < rows; ++r) {
       const float* d_hidden = hidden_gradient_.data() + r * hidden_units;
-      for (int64_t f = feature_offsets_[r]; f < feature_offsets_[r + 1]; ++f) {
-        float* target = embedding_gradient->Row(feature_ids_[f]);
-        const float x = feature_values_[f];
+      for (int64_t f = features.offsets[r]; f < features.offsets[r + 1]; ++f) {
+        float* target = embedding_gradient->Row(features.ids[f]);
+        const float x = features.values[f];
         for (int d = 0; d < dim; ++d) target[d] += x * d_hidden[d];
       }
     }

@@ -173,6 +173,7 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const ModelShape& shape
     std::unique_ptr<Trainer> trainer(
         new Trainer(shape, options, std::move(shard), communicator, examples));
     trainer->params_.idf = std::move(idf);
+    if (shape.tfidf()) trainer->CacheFeatures();
     return trainer;
   } catch (const std::exception& error) {
     return absl::ResourceExhaustedError(
@@ -221,7 +222,8 @@ absl::StatusOr<EpochMetrics> Trainer::TrainEpoch(const ProgressCallback& progres
     const int64_t rows = static_cast<int64_t>(batch_labels_.size());
     const WeightsView weights = params_.view();
     pass_.Forward(weights, batch_ids_.data(), rows,
-                  shape_.dropout > 0 ? dropout_scale_.data() : nullptr);
+                  shape_.dropout > 0 ? dropout_scale_.data() : nullptr,
+                  shape_.tfidf() ? &batch_features_ : nullptr);
     logits_gradient_.resize(static_cast<size_t>(rows * classes));
     // Gradients of the global batch's mean loss: summed over ranks they are
     // exactly the single-rank gradients.
@@ -272,6 +274,7 @@ void Trainer::GatherBatch(const std::vector<int64_t>& order, int64_t batch, int 
   global_batch_size_ = end - begin;
   const int length = shape_.max_length;
   batch_ids_.clear();
+  batch_features_.Clear();
   batch_labels_.clear();
   dropout_scale_.clear();
   for (int64_t i = begin; i < end; ++i) {
@@ -279,10 +282,19 @@ void Trainer::GatherBatch(const std::vector<int64_t>& order, int64_t batch, int 
     if (example % world_size_ != rank_) continue;
     const int64_t local = example / world_size_;
     batch_labels_.push_back(shard_.labels[local]);
-    batch_ids_.insert(batch_ids_.end(), shard_.ids.begin() + local * length,
-                      shard_.ids.begin() + (local + 1) * length);
+    if (shape_.tfidf()) {
+      batch_features_.AppendRow(shard_features_, local);
+    } else {
+      batch_ids_.insert(batch_ids_.end(), shard_.ids.begin() + local * length,
+                        shard_.ids.begin() + (local + 1) * length);
+    }
     if (shape_.dropout > 0) AppendDropoutMask(epoch, example);
   }
+}
+
+void Trainer::CacheFeatures() {
+  shard_features_ = ComputeFeatures(params_.view(), shard_.ids.data(), shard_.size());
+  shard_.ids = {};
 }
 
 void Trainer::AppendDropoutMask(int epoch, int64_t example) {
@@ -402,6 +414,11 @@ absl::Status Trainer::ImportWeights(const ModelWeights& weights) {
   if (absl::Status status = weights.Validate(); !status.ok()) return status;
   if (!SameShape(weights.shape, shape_)) {
     return absl::InvalidArgumentError("training: the weights are of a model of another shape");
+  }
+  if (weights.idf != params_.idf) {
+    // The cached features were weighted with this training set's idf.
+    return absl::InvalidArgumentError(
+        "training: the weights' idf is not the one of this trainer's training set");
   }
   params_ = Parameters::FromWeights(weights);
   dense_adam_ = DenseAdam(params_.layout.size);

@@ -97,6 +97,7 @@ class Trainer {
 
   ModelWeights ExportWeights() const { return params_.ToWeights(); }
   // Starts over from these weights: Adam's state and the epoch count reset.
+  // A tfidf model's must carry the idf of this trainer's training set.
   absl::Status ImportWeights(const ModelWeights& weights);
 
  private:
@@ -109,6 +110,9 @@ class Trainer {
   // (and their dropout masks).
   void GatherBatch(const std::vector<int64_t>& order, int64_t batch, int epoch);
   void AppendDropoutMask(int epoch, int64_t example);
+  // tfidf: the shard's features, computed once from the ids and the idf,
+  // replace the ids (which are then released).
+  void CacheFeatures();
   // Sums gradients and loss over the ranks into dense_gradient_,
   // merged_rows_ and `sums`.
   absl::Status Exchange(double* loss_sum, int64_t* correct);
@@ -132,6 +136,8 @@ class Trainer {
 
   // Buffers reused by every step.
   std::vector<int32_t> batch_ids_;
+  FeatureRows shard_features_;  // tfidf only
+  FeatureRows batch_features_;
   std::vector<int32_t> batch_labels_;
   std::vector<float> dropout_scale_;  // [local rows, hidden_units]
   int64_t global_batch_size_ = 0;
