@@ -19,14 +19,10 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "bench/common/median.h"
-#include "clients/ingest/newsgroups_archive.h"
+#include "bench/common/newsgroups_split.h"
 #include "nlohmann/json.hpp"
-#include "services/model/predict.h"
 #include "services/model/trainer.h"
 #include "services/model/training_run.h"
-#include "services/text/encoder.h"
-#include "services/text/tokenizer.h"
-#include "services/text/vocabulary.h"
 
 ABSL_FLAG(std::string, archive, "", "20news-bydate.tar.gz; default $KILN_DATASET");
 ABSL_FLAG(std::string, python, "/usr/bin/python3", "interpreter for the anchor");
@@ -49,103 +45,16 @@ namespace {
 
 using kiln::bench::Median;
 
-using kiln::ingest::NewsgroupsPost;
-using kiln::model::Examples;
 using kiln::model::ModelShape;
 using kiln::model::ModelWeights;
 
-const std::vector<std::string> kDefaultTopics = {
-    "comp.graphics", "comp.sys.mac.hardware", "rec.autos",          "rec.sport.hockey",
-    "sci.med",       "sci.space",             "talk.politics.guns", "soc.religion.christian"};
-
-uint64_t Fnv1a(const std::string& text) {
-  uint64_t hash = 0xcbf29ce484222325ULL;
-  for (unsigned char c : text) hash = (hash ^ c) * 0x100000001b3ULL;
-  return hash;
-}
-
-struct Dataset {
-  std::vector<std::string> topics;
-  int vocab_size = 0;
-  Examples train, validation, test;
-};
-
-absl::StatusOr<Dataset> LoadDataset(const std::string& archive) {
-  absl::StatusOr<std::vector<NewsgroupsPost>> posts = kiln::ingest::ReadNewsgroupsArchive(archive);
-  if (!posts.ok()) return posts.status();
-  Dataset data;
-  const std::string topics = absl::GetFlag(FLAGS_topics);
-  if (topics == "all") {
-    for (const NewsgroupsPost& post : *posts) data.topics.push_back(post.category);
-    std::sort(data.topics.begin(), data.topics.end());
-    data.topics.erase(std::unique(data.topics.begin(), data.topics.end()), data.topics.end());
-  } else if (!topics.empty()) {
-    data.topics = absl::StrSplit(topics, ',');
-  } else {
-    data.topics = kDefaultTopics;
-  }
-  const double fraction = absl::GetFlag(FLAGS_validation_fraction);
-  std::vector<const NewsgroupsPost*> split[3];  // train, validation, test
-  std::vector<int32_t> labels[3];
-  for (const NewsgroupsPost& post : *posts) {
-    const auto topic = std::find(data.topics.begin(), data.topics.end(), post.category);
-    if (topic == data.topics.end()) continue;
-    int side = post.split == "train" ? 0 : 2;
-    if (side == 0 && static_cast<double>(Fnv1a(post.body)) < fraction * 18446744073709551616.0) {
-      side = 1;
-    }
-    split[side].push_back(&post);
-    labels[side].push_back(static_cast<int32_t>(topic - data.topics.begin()));
-  }
-  kiln::text::Tokenizer tokenizer;
-  kiln::text::TokenCounter counter;
-  for (const NewsgroupsPost* post : split[0]) counter.Add(tokenizer.Tokenize(post->body));
-  absl::StatusOr<kiln::text::Vocabulary> vocab = kiln::text::Vocabulary::Build(counter, {2});
-  if (!vocab.ok()) return vocab.status();
-  data.vocab_size = vocab->size();
-  kiln::text::TextEncoder encoder(*vocab);
-  const int length = absl::GetFlag(FLAGS_max_length);
-  Examples* targets[3] = {&data.train, &data.validation, &data.test};
-  for (int side = 0; side < 3; ++side) {
-    Examples& examples = *targets[side];
-    examples.ids.resize(split[side].size() * length);
-    for (size_t i = 0; i < split[side].size(); ++i) {
-      encoder.Encode(split[side][i]->body,
-                     absl::MakeSpan(examples.ids.data() + i * length, static_cast<size_t>(length)));
-    }
-    examples.labels = labels[side];
-  }
-  return data;
-}
-
-struct Scores {
-  double at1 = 0, at3 = 0, at5 = 0;
-};
-
-absl::StatusOr<Scores> Score(const ModelWeights& weights, const Examples& examples) {
-  absl::StatusOr<std::vector<float>> probabilities = kiln::model::Predict(weights, examples.ids);
-  if (!probabilities.ok()) return probabilities.status();
-  const int classes = weights.shape.num_classes;
-  Scores scores;
-  for (int64_t i = 0; i < examples.size(); ++i) {
-    const float* row = probabilities->data() + i * classes;
-    const float truth = row[examples.labels[i]];
-    const int64_t above = std::count_if(row, row + classes, [&](float p) { return p > truth; });
-    scores.at1 += above < 1;
-    scores.at3 += above < 3;
-    scores.at5 += above < 5;
-  }
-  const double n = static_cast<double>(examples.size());
-  scores.at1 /= n;
-  scores.at3 /= n;
-  scores.at5 /= n;
-  return scores;
-}
+using kiln::bench::NewsgroupsSplit;
+using kiln::bench::Recall;
 
 struct Run {
   int best_epoch = 0, epochs = 0;
   kiln::model::ValidationFigures validation;  // of the best epoch
-  Scores test;
+  Recall test;
   double seconds = 0;
 };
 
@@ -154,7 +63,7 @@ T Or(T flag, T fallback) {
   return flag > 0 ? flag : fallback;
 }
 
-absl::StatusOr<Run> Train(const Dataset& data, uint64_t seed) {
+absl::StatusOr<Run> Train(const NewsgroupsSplit& data, uint64_t seed) {
   const bool tfidf = absl::GetFlag(FLAGS_architecture) == "tfidf";
   ModelShape shape;
   shape.architecture = tfidf ? kiln::model::Architecture::kTfidf
@@ -194,7 +103,7 @@ absl::StatusOr<Run> Train(const Dataset& data, uint64_t seed) {
   absl::StatusOr<ModelWeights> best = training.TakeBestWeights();
   if (!best.ok()) return best.status();
   run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  absl::StatusOr<Scores> test = Score(*best, data.test);
+  absl::StatusOr<Recall> test = kiln::bench::ScoreRecall(*best, data.test);
   if (!test.ok()) return test.status();
   run.test = *test;
   return run;
@@ -219,11 +128,14 @@ std::string RunAnchor(const std::string& archive, const std::vector<std::string>
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   std::string archive = absl::GetFlag(FLAGS_archive);
-  if (archive.empty() && std::getenv("KILN_DATASET")) archive = std::getenv("KILN_DATASET");
-  if (archive.empty()) {
-    archive = absl::StrCat(KILN_SOURCE_DIR, "/../shared/datasets/20news-bydate.tar.gz");
+  if (archive.empty()) archive = kiln::bench::DefaultArchive();
+  kiln::bench::SplitOptions split;
+  if (const std::string topics = absl::GetFlag(FLAGS_topics); !topics.empty()) {
+    split.topics = absl::StrSplit(topics, ',');
   }
-  absl::StatusOr<Dataset> data = LoadDataset(archive);
+  split.validation_fraction = absl::GetFlag(FLAGS_validation_fraction);
+  split.max_length = absl::GetFlag(FLAGS_max_length);
+  absl::StatusOr<NewsgroupsSplit> data = kiln::bench::LoadNewsgroupsSplit(archive, split);
   if (!data.ok()) {
     std::cerr << "kiln_bench_quality: " << data.status() << "\n";
     return 1;
