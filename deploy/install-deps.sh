@@ -28,6 +28,8 @@ test_packages=(
   libgtest-dev libgmock-dev libcpp-httplib-dev postgresql sqlite3
   # browser tests, deployment checks, quickstart, benchmarks
   chromium docker-compose python3-yaml wrk nginx-light python3-torch python3-sklearn procps psmisc curl openssl
+  # the scale-out benchmark's shaped links (bench/scaleout/netns.sh)
+  iproute2 ethtool
   # the compose test: a Docker engine and the base images it makes
   docker.io debootstrap
   # the fuzz test (tests/fuzz): clang, libFuzzer and the sanitizer runtimes

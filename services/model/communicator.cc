@@ -137,6 +137,8 @@ absl::Status Communicator::Run(const char* what, Body body) {
 }
 
 absl::Status Communicator::AllReduceSum(absl::Span<float> values) {
+  ++traffic_.collectives;
+  traffic_.input_bytes += static_cast<int64_t>(values.size() * sizeof(float));
   std::vector<at::Tensor> tensors = {OwnedCopy(values.data(), values.size())};
   absl::Status status =
       Run("all-reduce", [&](c10d::ProcessGroupGloo& group) { return group.allreduce(tensors); });
@@ -149,6 +151,8 @@ absl::Status Communicator::AllGather(absl::Span<const float> local, absl::Span<f
   if (gathered.size() != local.size() * static_cast<size_t>(options_.world_size)) {
     return absl::InvalidArgumentError("distributed: all-gather output is not world_size inputs");
   }
+  ++traffic_.collectives;
+  traffic_.input_bytes += static_cast<int64_t>(local.size() * sizeof(float));
   std::vector<at::Tensor> inputs = {OwnedCopy(local.data(), local.size())};
   std::vector<std::vector<at::Tensor>> outputs(1);
   for (int rank = 0; rank < options_.world_size; ++rank) {

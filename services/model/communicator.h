@@ -18,6 +18,14 @@
 
 namespace kiln::model {
 
+// What this rank handed to collectives so far: their count and the bytes
+// of their inputs (not the transport's bytes on the wire, which depend on
+// Gloo's algorithm).
+struct CollectiveTraffic {
+  int64_t collectives = 0;
+  int64_t input_bytes = 0;
+};
+
 struct DistributedOptions {
   int rank = 0;
   int world_size = 1;
@@ -62,6 +70,8 @@ class Communicator {
   // `gathered` receives world_size of them in rank order.
   absl::Status AllGather(absl::Span<const float> local, absl::Span<float> gathered);
 
+  const CollectiveTraffic& traffic() const { return traffic_; }
+
  private:
   struct Group;
   explicit Communicator(const DistributedOptions& options);
@@ -72,6 +82,7 @@ class Communicator {
   DistributedOptions options_;
   std::unique_ptr<Group> group_;
   absl::Status broken_;
+  CollectiveTraffic traffic_;
 };
 
 }  // namespace kiln::model
