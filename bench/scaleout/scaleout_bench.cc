@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -41,6 +42,8 @@ ABSL_FLAG(int, epochs, 30, "most epochs");
 ABSL_FLAG(double, target, 0.95, "test recall@1 to reach");
 ABSL_FLAG(uint64_t, seed, 0, "the job's seed");
 ABSL_FLAG(int, port, 29517, "rank 0's store port");
+ABSL_FLAG(bool, collectives, false,
+          "measure the collectives alone instead: all-reduce and all-gather seconds by size");
 // Set on the rank processes by the coordinator.
 ABSL_FLAG(int, rank, -1, "internal: run as this rank");
 ABSL_FLAG(int, world_size, 1, "internal: the world size of the rank");
@@ -76,6 +79,35 @@ kiln::model::TrainingOptions DefaultOptions() {
   return options;
 }
 
+// What one collective costs here, by size: the floor under any step that
+// synchronises.
+absl::Status MeasureCollectives(kiln::model::Communicator& communicator, int rank) {
+  json sizes = json::array();
+  for (int64_t floats : {int64_t{1}, int64_t{1} << 10, int64_t{1} << 14, int64_t{1} << 17,
+                         int64_t{1} << 20, int64_t{1} << 22}) {
+    std::vector<float> values(static_cast<size_t>(floats), 1.0f);
+    std::vector<float> gathered(values.size() * communicator.world_size());
+    double reduce = 0, gather = 0;
+    const int repeats = floats >= (1 << 20) ? 5 : 50;
+    for (int i = 0; i < repeats; ++i) {
+      auto start = std::chrono::steady_clock::now();
+      if (absl::Status s = communicator.AllReduceSum(absl::MakeSpan(values)); !s.ok()) return s;
+      auto middle = std::chrono::steady_clock::now();
+      if (absl::Status s = communicator.AllGather(values, absl::MakeSpan(gathered)); !s.ok()) {
+        return s;
+      }
+      auto end = std::chrono::steady_clock::now();
+      reduce += std::chrono::duration<double>(middle - start).count();
+      gather += std::chrono::duration<double>(end - middle).count();
+    }
+    sizes.push_back({{"bytes", floats * 4},
+                     {"all_reduce_ms", 1000 * reduce / repeats},
+                     {"all_gather_ms", 1000 * gather / repeats}});
+  }
+  if (rank == 0) std::ofstream(absl::GetFlag(FLAGS_result_file)) << sizes.dump() << "\n";
+  return absl::OkStatus();
+}
+
 // One rank: trains until the target or the last epoch; rank 0 scores the
 // test set after every epoch (outside the epoch's time) and tells the others
 // whether to go on.
@@ -102,6 +134,7 @@ absl::Status RunRank(int rank, int world_size) {
     communicator = std::move(*created);
     if (absl::Status status = communicator->Connect(); !status.ok()) return status;
   }
+  if (absl::GetFlag(FLAGS_collectives)) return MeasureCollectives(*communicator, rank);
   const kiln::model::TrainingOptions options = DefaultOptions();
   absl::StatusOr<std::unique_ptr<kiln::model::Trainer>> trainer = kiln::model::Trainer::Create(
       DefaultShape(*data), options,
@@ -203,6 +236,7 @@ absl::StatusOr<json> RunWorld(int world_size) {
                  absl::StrCat("--epochs=", absl::GetFlag(FLAGS_epochs)),
                  absl::StrCat("--target=", absl::GetFlag(FLAGS_target)),
                  absl::StrCat("--seed=", absl::GetFlag(FLAGS_seed)),
+                 absl::StrCat("--collectives=", absl::GetFlag(FLAGS_collectives)),
                  absl::StrCat("--archive=", absl::GetFlag(FLAGS_archive)),
                  absl::StrCat("--result_file=", result_file)});
     std::vector<char*> argv;
@@ -224,6 +258,7 @@ absl::StatusOr<json> RunWorld(int world_size) {
   std::ifstream in(result_file);
   json result = json::parse(in, nullptr, false);
   std::remove(result_file.c_str());
+  if (result.is_array()) return result;  // --collectives
   if (!result.is_object()) return absl::InternalError("rank 0 wrote no figures");
   if (netns && world_size > 1) {
     result["wire_bytes_per_step"] =
@@ -232,7 +267,30 @@ absl::StatusOr<json> RunWorld(int world_size) {
   return result;
 }
 
+int MeasureCollectivesOfWorld() {
+  for (absl::string_view size : absl::StrSplit(absl::GetFlag(FLAGS_world_sizes), ',')) {
+    int world_size = 0;
+    if (!absl::SimpleAtoi(size, &world_size) || world_size < 2) continue;
+    absl::StatusOr<json> sizes = RunWorld(world_size);
+    if (!sizes.ok()) {
+      std::cerr << "kiln_bench_scaleout: " << sizes.status() << "\n";
+      return 1;
+    }
+    std::cout << absl::StrFormat("network %s, world size %d\nBYTES      ALL-REDUCE MS  MB/S     ALL-GATHER MS  MB/S\n",
+                                 absl::GetFlag(FLAGS_network), world_size);
+    for (const json& row : *sizes) {
+      const double bytes = row["bytes"].get<double>();
+      const double reduce = row["all_reduce_ms"].get<double>();
+      const double gather = row["all_gather_ms"].get<double>();
+      std::cout << absl::StrFormat("%-10.0f %-14.3f %-8.0f %-14.3f %.0f\n", bytes, reduce,
+                                   bytes / reduce / 1000, gather, bytes / gather / 1000);
+    }
+  }
+  return 0;
+}
+
 int Coordinate() {
+  if (absl::GetFlag(FLAGS_collectives)) return MeasureCollectivesOfWorld();
   std::vector<json> results;
   for (absl::string_view size : absl::StrSplit(absl::GetFlag(FLAGS_world_sizes), ',')) {
     int world_size = 0;

@@ -293,7 +293,7 @@ test('docker kill of a worker holding a rank: the job resumes from its checkpoin
   figures.killToDoneSeconds = (Date.now() - killedAt) / 1000;
   assert.ok(!job(submitted.id).workers.includes(victim));
 
-  const second = kiln('train', '--epochs', '40', '--patience', '0', '--detach');
+  const second = kiln('train', '--epochs', '200', '--patience', '0', '--detach');
   await waitFor('two epochs', () => Number(job(second.id).epochs_done) >= 2);
   const restartedAt = Date.now();
   composeOk('restart', 'postgres');

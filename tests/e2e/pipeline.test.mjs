@@ -156,7 +156,7 @@ test('kiln jobs cancel stops a running job within 5 s and its workers take the n
 test('a worker killed with SIGKILL mid-job: the job resumes and ships its best epoch', async () => {
   // No early stop: the job must outlast the kill, and train long past its
   // best epoch, whose weights the resumed attempt must still ship.
-  const submitted = stack.json(['train', '--epochs', '60', '--patience', '0', '--detach']);
+  const submitted = stack.json(['train', '--epochs', '200', '--patience', '0', '--detach']);
   // Checkpoints are stored in the background: wait for the third's.
   const running = await waitFor('the checkpoint of epoch 3', () => {
     const current = job(submitted.id);

@@ -34,8 +34,9 @@ function pgCluster(command) {
 
 test('PostgreSQL stopped for 60 s mid-job: the job completes on its first attempt, nothing lost', async () => {
   const before = { stats: stack.json(['stats']), news: stack.json(['models', 'show', 'news']) };
-  // Long enough to be still training when the database is back.
-  const submitted = stack.json(['train', '--model', 'outage', '--epochs', '150', '--patience', '0',
+  // Long enough to be still training when the database is back (an epoch
+  // takes about 0.15 s).
+  const submitted = stack.json(['train', '--model', 'outage', '--epochs', '700', '--patience', '0',
     '--detach']);
   await waitFor('two epochs', () => Number(stack.json(['jobs', 'show', submitted.id]).epochs_done) >= 2);
 

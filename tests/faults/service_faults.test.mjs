@@ -165,8 +165,9 @@ test('every service SIGKILLed in turn during a job and restarted: the job comple
     const before = snapshot();
     // The lease holder's death costs one attempt; the registry down at the
     // publish costs none (rank 0 waits for it). Long enough to be still
-    // training after the five restarts (about 3 s each).
-    const submitted = stack.json(['train', '--model', 'kills', '--epochs', '40',
+    // training after the five restarts (about 3 s each; an epoch takes
+    // about 0.15 s).
+    const submitted = stack.json(['train', '--model', 'kills', '--epochs', '400',
       '--patience', '0', '--max-attempts', '2', '--detach']);
     await waitFor('a first epoch', () => Number(showJob(submitted.id).epochs_done) >= 1);
 
@@ -224,7 +225,7 @@ test('every service SIGKILLed in turn during a job and restarted: the job comple
 test('a worker stopped with SIGTERM gives its lease back: the attempt does not count', async () => {
   const before = snapshot();
   // One attempt allowed: a shutdown that counted would fail the job.
-  const submitted = stack.json(['train', '--model', 'shutdown', '--epochs', '12',
+  const submitted = stack.json(['train', '--model', 'shutdown', '--epochs', '80',
     '--patience', '0', '--max-attempts', '1', '--detach']);
   const running = await waitFor('two epochs', () => {
     const job = showJob(submitted.id);
@@ -387,7 +388,8 @@ test('a worker cut off for two lease TTLs: the job moves on, its late writes are
     const isolated = isolatedWorker();
     await waitFor('the isolated worker to register',
       () => /registered as isolated/.test(isolated.log()), 60000);
-    const submitted = stack.json(['train', '--model', 'partition', '--epochs', '16',
+    // Still training when the link goes down, after worker-1's restart.
+    const submitted = stack.json(['train', '--model', 'partition', '--epochs', '150',
       '--patience', '0', '--max-attempts', '3', '--detach']);
     await waitFor('two epochs on the isolated worker', () => {
       const job = showJob(submitted.id);
