@@ -283,6 +283,7 @@ absl::Status LeaseRun::Run() {
         },
         [this] { InterruptCheckpoint(); });
   }
+  absl::Time last_checkpoint = absl::InfinitePast();
   while (!run.done()) {
     absl::StatusOr<model::RunEpochReport> report = run.RunEpoch(
         [&](const model::StepProgress& progress) {
@@ -293,11 +294,14 @@ absl::Status LeaseRun::Run() {
     if (!report.ok()) return report.status();
     if (rank == 0) {
       KILN_RETURN_IF_ERROR(checkpoints->permanent_error());
-      // Encoding tens of MB costs training time: only when the writer can
-      // store it now (a store takes a few epochs' time on a small model).
-      if (checkpoints->idle()) {
+      // Encoding tens of MB costs training time: only when one is due and
+      // the writer can store it now (a store takes a few epochs' time on a
+      // small model).
+      const absl::Time now = absl::Now();
+      if (checkpoints->idle() && now - last_checkpoint >= settings_.checkpoint_interval) {
         KILN_ASSIGN_OR_RETURN(std::string bytes, run.SaveCheckpoint());
         checkpoints->Submit(run.epochs_done(), std::move(bytes));
+        last_checkpoint = now;
       }
       reporter_.EpochFinished(*report);
     }

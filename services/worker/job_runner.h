@@ -22,6 +22,10 @@ struct WorkerSettings {
   absl::Duration heartbeat_interval = absl::Seconds(1);
   absl::Duration lease_ttl = absl::Seconds(20);
   absl::Duration collective_timeout = absl::Seconds(30);
+  // Rank 0 stores a checkpoint after an epoch when the last one is at least
+  // this old (the first after epoch 1): a dead worker costs at most about
+  // this much training, and the database is not rewritten every epoch.
+  absl::Duration checkpoint_interval = absl::Seconds(5);
   // The services a job needs, when this worker must reach them at other
   // addresses than the training service hands out (a worker on another
   // host than the compose network); empty = the lease's.

@@ -84,6 +84,11 @@ int main(int argc, char** argv) {
   kiln::AddOption(app, "threads", settings.threads, "KILN_WORKER_THREADS",
                   "intra-op threads per rank (0 = one per core)")
       ->check(CLI::Range(0, 256));
+  double checkpoint_interval_seconds = absl::ToDoubleSeconds(settings.checkpoint_interval);
+  kiln::AddOption(app, "checkpoint-interval", checkpoint_interval_seconds,
+                  "KILN_CHECKPOINT_INTERVAL",
+                  "seconds between a job's stored checkpoints (at most one per epoch)")
+      ->check(CLI::Range(0.0, 86400.0));
   kiln::AddOption(app, "collective-timeout", collective_timeout_seconds,
                   "KILN_COLLECTIVE_TIMEOUT",
                   "seconds a rank waits for its peers before giving the job up")
@@ -97,6 +102,7 @@ int main(int argc, char** argv) {
       memory_gib > 0 ? static_cast<int64_t>(memory_gib * double(int64_t{1} << 30))
                      : static_cast<int64_t>(0.8 * PhysicalMemoryBytes() / slots);
   settings.collective_timeout = absl::Seconds(collective_timeout_seconds);
+  settings.checkpoint_interval = absl::Seconds(checkpoint_interval_seconds);
   auto policy = kiln::MakePolicy(service);
   if (!policy.ok()) {
     kiln::log::Error(policy.status().message());

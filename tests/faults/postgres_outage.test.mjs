@@ -36,7 +36,7 @@ test('PostgreSQL stopped for 60 s mid-job: the job completes on its first attemp
   const before = { stats: stack.json(['stats']), news: stack.json(['models', 'show', 'news']) };
   // Long enough to be still training when the database is back (an epoch
   // takes about 0.15 s).
-  const submitted = stack.json(['train', '--model', 'outage', '--epochs', '700', '--patience', '0',
+  const submitted = stack.json(['train', '--model', 'outage', '--epochs', '500', '--patience', '0',
     '--detach']);
   await waitFor('two epochs', () => Number(stack.json(['jobs', 'show', submitted.id]).epochs_done) >= 2);
 
