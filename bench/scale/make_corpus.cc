@@ -24,6 +24,9 @@ ABSL_FLAG(std::string, archive, "",
 ABSL_FLAG(int, copies, 1, "posts per original post, the original included (1 = the plain import)");
 ABSL_FLAG(uint64_t, seed, 0, "seed of the years (as kiln ingest --seed) and of the edits");
 ABSL_FLAG(double, edit_rate, 0.05, "share of a copy's words that are edited");
+ABSL_FLAG(double, validation_fraction, 0.1,
+          "the job validation_fraction whose holdout side a training post's copies keep "
+          "(0: left to chance)");
 ABSL_FLAG(std::string, out, "", "the JSON-lines file to write; - for standard output");
 
 namespace kiln::bench {
@@ -108,6 +111,7 @@ int main(int argc, char** argv) {
   options.copies = absl::GetFlag(FLAGS_copies);
   options.seed = absl::GetFlag(FLAGS_seed);
   options.edit_rate = absl::GetFlag(FLAGS_edit_rate);
+  options.validation_fraction = absl::GetFlag(FLAGS_validation_fraction);
   if (absl::Status valid = kiln::bench::ValidateScaleOptions(options); !valid.ok()) {
     std::fprintf(stderr, "kiln_make_corpus: --%s\n", std::string(valid.message()).c_str());
     return 2;

@@ -19,6 +19,7 @@ can be added later to 1x and 10x runs. See bench/scale/README.md.
 """
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import random
@@ -145,14 +146,19 @@ def make_corpus(build, work, archive, copies, seed):
     """The corpus of `copies` copies per post and what making it took."""
     corpus = work / f'corpus-{copies}x-seed{seed}.jsonl'
     meta = work / f'corpus-{copies}x-seed{seed}.json'
+    generator = build / 'bench/scale/kiln_make_corpus'
+    # The same seed and generator write the same corpus: reused only then.
+    generator_sha256 = hashlib.sha256(generator.read_bytes()).hexdigest()
     if corpus.exists() and meta.exists():
-        print(f'# reusing {corpus}')
-        return corpus, json.loads(meta.read_text())
+        made = json.loads(meta.read_text())
+        if made.get('generator_sha256') == generator_sha256:
+            print(f'# reusing {corpus}')
+            return corpus, made
     print(f'# writing {corpus}')
     with tempfile.TemporaryFile(mode='w+') as stderr:
         start = time.time()
         child = subprocess.Popen(
-            [str(build / 'bench/scale/kiln_make_corpus'), f'--archive={archive}',
+            [str(generator), f'--archive={archive}',
              f'--copies={copies}', f'--seed={seed}', f'--out={corpus}'], stderr=stderr)
         _, status, usage = os.wait4(child.pid, 0)
         seconds = time.time() - start
@@ -163,7 +169,7 @@ def make_corpus(build, work, archive, copies, seed):
     print(f'# {message}')
     posts = int(re.search(r': (\d+) posts', message).group(1))
     made = {'seconds': seconds, 'peak_kib': usage.ru_maxrss, 'posts': posts,
-            'bytes': corpus.stat().st_size}
+            'bytes': corpus.stat().st_size, 'generator_sha256': generator_sha256}
     meta.write_text(json.dumps(made))
     return corpus, made
 

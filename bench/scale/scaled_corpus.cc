@@ -6,14 +6,18 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "clients/ingest/newsgroups_source.h"
+#include "kiln/v1/data.pb.h"
 #include "nlohmann/json.hpp"
+#include "services/data/holdout.h"
+#include "services/data/post_validation.h"
 
 namespace kiln::bench {
 namespace {
 
 // Draws for a copy that turned out identical to an earlier one of the same
-// post before falling back to trailing newlines.
-constexpr int kMaxAttempts = 8;
+// post, or on the other side of the holdout, before falling back to
+// trailing newlines. A held-out side of 10% takes ten draws on average.
+constexpr int kMaxAttempts = 128;
 // Shorter runs ("a", "is") are left alone: a typo there reads as noise, not
 // as a word.
 constexpr size_t kMinWordLength = 3;
@@ -170,7 +174,20 @@ absl::Status ValidateScaleOptions(const ScaleOptions& options) {
     return absl::InvalidArgumentError(
         absl::StrCat("edit_rate is ", options.edit_rate, "; allowed: above 0, at most 1"));
   }
+  if (!(options.validation_fraction >= 0 && options.validation_fraction <= 0.5)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "validation_fraction is ", options.validation_fraction, "; allowed: 0..0.5"));
+  }
   return absl::OkStatus();
+}
+
+bool IsHeldOut(const ScaledPost& post, double fraction) {
+  kiln::v1::PostInput input;
+  input.set_body(post.body);
+  input.set_category(post.category);
+  input.set_year(post.year);
+  // COLLATE "C" in the data service's query: byte order.
+  return data::PostContentHash(input).compare(0, 16, data::HeldOutBound(fraction)) < 0;
 }
 
 absl::Status ForEachCopy(const ingest::NewsgroupsPost& post, const ScaleOptions& options,
@@ -188,9 +205,17 @@ absl::Status ForEachCopy(const ingest::NewsgroupsPost& post, const ScaleOptions&
   copy.year = ingest::NewsgroupsYear(options.seed, post.split, post.category, post.id);
   if (absl::Status status = visit(copy); !status.ok()) return status;
 
-  // Hashes of this post's bodies so far: a draw that repeats one is drawn
-  // again, or the data service would skip it as already stored.
+  // Test posts are never held out: only the training years are split.
+  const bool keep_side = post.split == "train" && options.validation_fraction > 0;
+  const bool held_out = keep_side && IsHeldOut(copy, options.validation_fraction);
+  // A draw is kept when it lands on the original's side of the holdout and
+  // repeats no body of this post so far (the data service would skip it as
+  // already stored).
   absl::flat_hash_set<uint64_t> seen = {Fnv1a(post.body)};
+  auto keep = [&] {
+    if (keep_side && IsHeldOut(copy, options.validation_fraction) != held_out) return false;
+    return seen.insert(Fnv1a(copy.body)).second;
+  };
   for (int k = 1; k < options.copies; ++k) {
     copy.copy = k;
     copy.source = absl::StrCat(source, "#", k);
@@ -198,17 +223,17 @@ absl::Status ForEachCopy(const ingest::NewsgroupsPost& post, const ScaleOptions&
     // 1990-2000), so a copy lands on its original's side of the split.
     copy.year = ingest::NewsgroupsYear(options.seed, post.split, post.category,
                                        absl::StrCat(post.id, "#", k));
-    bool fresh = false;
-    for (int attempt = 0; attempt < kMaxAttempts && !fresh; ++attempt) {
+    bool kept = false;
+    for (int attempt = 0; attempt < kMaxAttempts && !kept; ++attempt) {
       SplitMix64 random(StreamSeed(options.seed, source, k, attempt));
       copy.body = PerturbWords(post.body, options.edit_rate, random);
-      fresh = seen.insert(Fnv1a(copy.body)).second;
+      kept = keep();
     }
-    // A post without words to edit: trailing newlines make the bytes new
-    // and leave the tokens as they are.
-    for (int newlines = k; !fresh; newlines += options.copies) {
+    // A post without words to edit: trailing newlines make the bytes (and
+    // the content hash) new and leave the tokens as they are.
+    for (int newlines = k; !kept; newlines += options.copies) {
       copy.body = absl::StrCat(post.body, std::string(static_cast<size_t>(newlines), '\n'));
-      fresh = seen.insert(Fnv1a(copy.body)).second;
+      kept = keep();
     }
     if (absl::Status status = visit(copy); !status.ok()) return status;
   }

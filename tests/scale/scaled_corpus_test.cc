@@ -1,5 +1,6 @@
 // The scale corpus's invariants: copy 0 is the tarball's import, every copy
-// keeps its original's split (years inside the default job's ranges), no
+// keeps its original's split (years inside the default job's ranges) and a
+// training copy its original's side of the validation holdout, no
 // two copies of a post are byte-identical, the vocabulary grows, a seed
 // fixes everything, and `kiln ingest`'s JSON-lines reader takes the lines.
 #include <filesystem>
@@ -89,6 +90,23 @@ TEST(ScaledCorpusTest, CopiesKeepTheirSplitInTheDefaultJobsYears) {
   }
 }
 
+TEST(ScaledCorpusTest, TrainingCopiesStayOnTheirOriginalsSideOfTheHoldout) {
+  const double fraction = ScaleOptions().validation_fraction;
+  int held_out_originals = 0;
+  for (int id = 0; id < 60; ++id) {
+    const std::vector<ScaledPost> copies =
+        Copies(Post("train", "sci.space", absl::StrCat(id)), Options(20));
+    const bool held_out = IsHeldOut(copies[0], fraction);
+    held_out_originals += held_out;
+    for (const ScaledPost& copy : copies) {
+      EXPECT_EQ(IsHeldOut(copy, fraction), held_out) << copy.source;
+    }
+  }
+  // Both sides were exercised: about 10% of the originals are held out.
+  EXPECT_GT(held_out_originals, 0);
+  EXPECT_LT(held_out_originals, 60);
+}
+
 TEST(ScaledCorpusTest, NoTwoCopiesOfAPostAreByteIdentical) {
   ingest::NewsgroupsPost wordless = Post("test", "sci.med", "7");
   wordless.body = "12 34 ?? 56";  // nothing to edit: newlines make the bytes new
@@ -162,6 +180,9 @@ TEST(ScaledCorpusTest, RefusesCopiesOutsideTheirRange) {
   EXPECT_FALSE(ValidateScaleOptions(Options(0)).ok());
   EXPECT_FALSE(ValidateScaleOptions(Options(kMaxCopies + 1)).ok());
   EXPECT_FALSE(ValidateScaleOptions(Options(2, 0, 0)).ok());
+  ScaleOptions too_much_validation = Options(2);
+  too_much_validation.validation_fraction = 0.6;
+  EXPECT_FALSE(ValidateScaleOptions(too_much_validation).ok());
   EXPECT_TRUE(ValidateScaleOptions(Options(100)).ok());
 }
 
