@@ -221,13 +221,19 @@ def posts_table_bytes(state):
     return int(out.stdout.strip())
 
 
-def stop_stack(state, env, keep_dir):
-    """Stops the stack, keeps its logs in keep_dir, removes its state."""
-    subprocess.run([str(REPO / 'deploy/quickstart.sh'), 'stop'], env=env, check=False,
-                   stdout=subprocess.DEVNULL)
+def stop_stack(state, env, keep_dir, leave_running):
+    """Stops the stack, keeps its logs in keep_dir, removes its state;
+    or, with leave_running, only copies the logs."""
+    if not leave_running:
+        subprocess.run([str(REPO / 'deploy/quickstart.sh'), 'stop'], env=env, check=False,
+                       stdout=subprocess.DEVNULL)
     if (state / 'logs').exists():
         shutil.rmtree(keep_dir, ignore_errors=True)
         shutil.copytree(state / 'logs', keep_dir)
+    if leave_running:
+        print(f'# the stack is still running: KILN_STATE_DIR={state} deploy/quickstart.sh stop; '
+              f'then tests/support/pg-cluster.sh stop {state}/pg && rm -rf {state}')
+        return
     # The halted cluster's files belong to postgres; pg-cluster.sh removes them.
     subprocess.run([str(REPO / 'tests/support/pg-cluster.sh'), 'stop', str(state / 'pg')],
                    check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -291,6 +297,7 @@ def measure(quickstart_lines, events, logs):
     stages['training'] = {'start': encoded, 'end': trained, 'epochs': len(epochs),
                           'epoch_seconds': seconds, 'samples': samples,
                           'samples_per_second': samples / seconds if seconds else 0,
+                          'seconds_per_epoch': seconds / len(epochs),
                           'validation_recall_at_1': best.get('validation_recall_at_1', 0)}
 
     evaluated = last_match(logs['evaluation'],
@@ -310,11 +317,13 @@ def measure(quickstart_lines, events, logs):
     return stages
 
 
-def run_size(build, work, archive, copies, seed, workers):
+def run_size(build, work, archive, copies, seed, workers, run, leave_running=False):
+    """One run at one size on a fresh stack: its figures."""
     corpus, made = make_corpus(build, work, archive, copies, seed)
-    print(f'# {copies}x: starting a stack that ingests {corpus.name} and trains the default job')
+    print(f'# {copies}x run {run}: starting a stack that ingests {corpus.name} and trains the '
+          'default job')
     state, env, lines, cli_peaks, status = run_quickstart(build, corpus, workers)
-    keep = work / f'logs-{copies}x'
+    keep = work / f'logs-{copies}x-run{run}'
     try:
         if status != 0:
             raise RuntimeError(f'quickstart exited {status}')
@@ -325,7 +334,7 @@ def run_size(build, work, archive, copies, seed, workers):
         events = job_events(build, env, job_id)
         logs = {name: log_lines(state / 'logs' / f'{name}.log') for name in SERVICES}
     finally:
-        stop_stack(state, env, keep)
+        stop_stack(state, env, keep, leave_running)
     (keep / 'events.jsonl').write_text(''.join(json.dumps(e) + '\n' for e in events))
     (keep / 'quickstart.out').write_text(''.join(line + '\n' for _, line in lines))
     result = {
@@ -336,51 +345,80 @@ def run_size(build, work, archive, copies, seed, workers):
                                    if c in ('ingest', 'train')},
                          kiln_make_corpus=made['peak_kib']),
     }
-    (work / f'results-{copies}x.json').write_text(json.dumps(result, indent=1))
     return result
+
+
+def median(values):
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def median_result(runs):
+    """The runs' figures with every number replaced by its median."""
+    first = runs[0]
+    if isinstance(first, dict):
+        return {key: median_result([run[key] for run in runs]) for key in first}
+    if isinstance(first, (int, float)) and not isinstance(first, bool):
+        return median(runs)
+    return first
 
 
 def mb(n):
     return f'{n / 1e6:,.1f} MB'
 
 
-def size_table(r):
+def size_table(runs):
+    r = median_result(runs)
     s = r['stages']
     print(f"\n== {r['copies']}x: {r['posts']:,} posts, {mb(r['corpus_bytes'])} of JSON lines, "
-          f"seed {r['seed']}, {r['job']} ==")
+          f"seed {r['seed']}, median of {len(runs)} run(s) ==")
+
+    def spread(name):
+        if name not in s or len(runs) < 2:
+            return ''
+        seconds = [run['stages'][name]['seconds'] for run in runs]
+        return f'{min(seconds):.2f}-{max(seconds):.2f}'
+
+    training = s['training']
     rows = [
-        ('corpus (kiln_make_corpus)', r['corpus']['seconds'],
+        ('corpus (kiln_make_corpus)', None, r['corpus']['seconds'],
          f"{r['posts'] / r['corpus']['seconds']:,.0f} posts/s", 'not part of the path'),
-        ('ingest', s['ingest']['seconds'],
+        ('ingest', 'ingest', s['ingest']['seconds'],
          f"{s['ingest']['imported'] / s['ingest']['seconds']:,.0f} posts/s, "
          f"{r['corpus_bytes'] / 1e6 / s['ingest']['seconds']:,.1f} MB/s",
          f"{s['ingest']['imported']:,} imported, {s['ingest']['skipped']} skipped, "
          f"{s['ingest']['rejected']} rejected; data.posts {mb(r['posts_table_bytes'])}"),
-        ('queued to leased', s['queue']['seconds'], '', f"{s['queue']['attempts']} attempt(s)"),
-        ('vocabulary build', s['vocabulary']['seconds'],
+        ('queued to leased', 'queue', s['queue']['seconds'], '',
+         f"{s['queue']['attempts']} attempt(s)"),
+        ('vocabulary build', 'vocabulary', s['vocabulary']['seconds'],
          f"{s['vocabulary']['posts'] / s['vocabulary']['seconds']:,.0f} posts/s",
          f"{s['vocabulary']['ids']:,} ids from {s['vocabulary']['posts']:,} training posts"),
-        ('encode + stream to worker', s['encode']['seconds'],
+        ('encode + stream to worker', 'encode', s['encode']['seconds'],
          f"{s['encode']['posts'] / s['encode']['seconds']:,.0f} posts/s",
          f"{s['encode']['posts']:,} rows (validation {s['encode']['validation']:,})"),
-        ('training', s['training']['seconds'],
-         f"{s['training']['samples_per_second']:,.0f} samples/s",
-         f"{s['training']['epochs']} epochs, {s['training']['epoch_seconds'] / s['training']['epochs']:.2f} s/epoch, "
-         f"val recall@1 {s['training']['validation_recall_at_1']:.4f}"),
-        ('bundle + evaluation', s['evaluation']['seconds'],
+        ('training', 'training', training['seconds'],
+         f"{training['samples_per_second']:,.0f} samples/s",
+         f"{training['epochs']:g} epochs, {training['seconds_per_epoch']:.2f} s/epoch, "
+         f"val recall@1 {training['validation_recall_at_1']:.4f}"),
+        ('bundle + evaluation', 'evaluation', s['evaluation']['seconds'],
          f"{s['evaluation']['posts'] / s['evaluation']['seconds']:,.0f} posts/s",
-         f"{s['evaluation']['posts']:,} test posts, recall@1 {s['evaluation']['recall_at_1']:.4f}, "
-         f"scoring {s['evaluation']['scoring_seconds']:.2f} s"),
-        ('publish', s['publish']['seconds'], '', f"bundle {mb(s['publish']['bundle_bytes'])}"),
-        ('job end (link, complete)', s['job end']['seconds'], '', ''),
-        ('submit to succeeded', s['submit to succeeded']['seconds'], '', ''),
+         f"{s['evaluation']['posts']:,} test posts, recall@1 "
+         f"{s['evaluation']['recall_at_1']:.4f}, scoring {s['evaluation']['scoring_seconds']:.2f} s"),
+        ('publish', 'publish', s['publish']['seconds'], '',
+         f"bundle {mb(s['publish']['bundle_bytes'])}"),
+        ('job end (link, complete)', 'job end', s['job end']['seconds'], '', ''),
+        ('submit to succeeded', 'submit to succeeded', s['submit to succeeded']['seconds'], '',
+         ''),
     ]
-    print(f"{'stage':<27} {'seconds':>8}  {'rate':<30} detail")
-    for name, seconds, rate, detail in rows:
-        print(f'{name:<27} {seconds:8.2f}  {rate:<30} {detail}')
-    print(f"{'peak RSS (VmHWM)':<27} {'MiB':>8}")
+    print(f"{'stage':<27} {'seconds':>8} {'range':>12}  {'rate':<30} detail")
+    for name, key, seconds, rate, detail in rows:
+        print(f'{name:<27} {seconds:8.2f} {spread(key):>12}  {rate:<30} {detail}')
+    print(f"{'peak RSS (VmHWM)':<27} {'MiB':>8} {'range':>12}")
     for name, kib in r['peak_kib'].items():
-        print(f'{name:<27} {kib / 1024:8.1f}')
+        peaks = [run['peak_kib'][name] / 1024 for run in runs]
+        extent = f'{min(peaks):.0f}-{max(peaks):.0f}' if len(runs) > 1 else ''
+        print(f'{name:<27} {kib / 1024:8.1f} {extent:>12}')
 
 
 def growth_rows(r):
@@ -389,7 +427,7 @@ def growth_rows(r):
     rows = [(name, s[key]['seconds'], False) for name, key in [
         ('ingest s', 'ingest'), ('vocabulary build s', 'vocabulary'),
         ('encode + stream s', 'encode'), ('training s', 'training')]]
-    rows.append(('training s/epoch', s['training']['epoch_seconds'] / s['training']['epochs'], False))
+    rows.append(('training s/epoch', s['training']['seconds_per_epoch'], False))
     rows += [(name, s[key]['seconds'], False) for name, key in [
         ('bundle + evaluation s', 'evaluation'), ('publish s', 'publish'),
         ('submit to succeeded s', 'submit to succeeded')]]
@@ -399,7 +437,8 @@ def growth_rows(r):
     return rows
 
 
-def growth_table(results):
+def growth_table(runs_by_size):
+    results = {n: median_result(runs) for n, runs in runs_by_size.items()}
     sizes = sorted(results)
     if len(sizes) < 2:
         return
@@ -440,7 +479,12 @@ def main():
         'KILN_DATASET', str(REPO.parent / 'shared/datasets/20news-bydate.tar.gz')),
                         help='20news-bydate.tar.gz (default $KILN_DATASET, else ../shared/datasets/)')
     parser.add_argument('--seed', type=int, default=0, help='corpus seed (default 0)')
+    parser.add_argument('--runs', type=int, default=1,
+                        help='runs per size, each on a fresh stack; tables show medians '
+                             '(default 1)')
     parser.add_argument('--workers', type=int, default=1, help='workers to start (default 1)')
+    parser.add_argument('--leave-running', action='store_true',
+                        help='leave the last size\'s stack running, to look into it')
     parser.add_argument('--report', action='store_true',
                         help='print the tables of the results in WORK without running')
     args = parser.parse_args()
@@ -460,15 +504,20 @@ def main():
 
     if not args.report:
         for copies in sizes:
-            run_size(build, work, archive, copies, args.seed, args.workers)
-    results = {}
+            runs = [run_size(build, work, archive, copies, args.seed, args.workers, run,
+                             leave_running=args.leave_running and copies == sizes[-1] and
+                             run == args.runs)
+                    for run in range(1, args.runs + 1)]
+            (work / f'results-{copies}x.json').write_text(
+                json.dumps({'copies': copies, 'seed': args.seed, 'runs': runs}, indent=1))
+    runs_by_size = {}
     for path in sorted(work.glob('results-*x.json')):
         result = json.loads(path.read_text())
         if result['seed'] == args.seed:
-            results[result['copies']] = result
-    for copies in sorted(results):
-        size_table(results[copies])
-    growth_table(results)
+            runs_by_size[result['copies']] = result['runs']
+    for copies in sorted(runs_by_size):
+        size_table(runs_by_size[copies])
+    growth_table(runs_by_size)
 
 
 if __name__ == '__main__':
