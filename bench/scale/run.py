@@ -174,30 +174,34 @@ def make_corpus(build, work, archive, copies, seed):
     return corpus, made
 
 
-def run_quickstart(build, corpus, workers):
-    """Starts a stack that ingests `corpus` and trains the default job.
-
-    Returns the state directory, the CLI environment, the quickstart's
-    output lines with their arrival times and the CLI commands' peaks."""
-    state = Path(tempfile.mkdtemp(prefix='kiln-scale-'))
+def stack_env(build, state, corpus, workers):
+    """The quickstart's settings for a stack in `state` on free ports."""
     base, http = free_ports()
-    env = dict(os.environ, KILN_STATE_DIR=str(state), KILN_PORT_BASE=str(base),
-               KILN_HTTP_PORT=str(http), KILN_SKIP_BUILD='1', KILN_BUILD_DIR=str(build),
-               KILN_WORKERS=str(workers), KILN_DATASET=str(corpus))
+    return dict(os.environ, KILN_STATE_DIR=str(state), KILN_PORT_BASE=str(base),
+                KILN_HTTP_PORT=str(http), KILN_SKIP_BUILD='1', KILN_BUILD_DIR=str(build),
+                KILN_WORKERS=str(workers), KILN_DATASET=str(corpus),
+                KILN_TRAINING_ADDRESS=f'127.0.0.1:{base + 3}')
+
+
+def run_quickstart(build, env):
+    """Starts a stack that ingests the corpus and trains the default job.
+
+    Returns the quickstart's exit status, its output lines with their
+    arrival times and the peaks of the CLI commands it ran."""
     child = subprocess.Popen([str(REPO / 'deploy/quickstart.sh'), '--detach'], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     peaks = CliPeaks(child.pid, build / 'clients/cli/kiln')
     peaks.start()
     lines = []
-    for line in child.stdout:
-        lines.append((time.time(), line.rstrip('\n')))
-        print(f'  | {line}', end='', flush=True)
-    status = child.wait()
-    peaks.stopping.set()
-    peaks.join()
-    env['KILN_TOKEN'] = re.search(r'^writer:(\S+)$', (state / 'tokens').read_text(), re.M).group(1)
-    env['KILN_TRAINING_ADDRESS'] = f'127.0.0.1:{base + 3}'
-    return state, env, lines, peaks.peaks, status
+    try:
+        for line in child.stdout:
+            lines.append((time.time(), line.rstrip('\n')))
+            print(f'  | {line}', end='', flush=True)
+    finally:
+        status = child.wait()
+        peaks.stopping.set()
+        peaks.join()
+    return status, lines, peaks.peaks
 
 
 def service_peaks(state):
@@ -322,11 +326,16 @@ def run_size(build, work, archive, copies, seed, workers, run, leave_running=Fal
     corpus, made = make_corpus(build, work, archive, copies, seed)
     print(f'# {copies}x run {run}: starting a stack that ingests {corpus.name} and trains the '
           'default job')
-    state, env, lines, cli_peaks, status = run_quickstart(build, corpus, workers)
+    state = Path(tempfile.mkdtemp(prefix='kiln-scale-'))
+    env = stack_env(build, state, corpus, workers)
     keep = work / f'logs-{copies}x-run{run}'
     try:
+        # Inside the try: an interrupted start is stopped too.
+        status, lines, cli_peaks = run_quickstart(build, env)
         if status != 0:
             raise RuntimeError(f'quickstart exited {status}')
+        env['KILN_TOKEN'] = re.search(r'^writer:(\S+)$', (state / 'tokens').read_text(),
+                                      re.M).group(1)
         job_id = next(re.search(r'submitted (\S+)', line).group(1)
                       for _, line in lines if line.startswith('submitted '))
         peaks = service_peaks(state)
