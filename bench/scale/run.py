@@ -11,7 +11,10 @@ and the services' logs, the peak RSS (VmHWM) of every service and the
 worker is read before the stack stops, and one table per size is printed,
 then the growth from each size to the next.
 
-    bench/scale/run.py [--sizes 1,10,100] [--build BUILD] [--work DIR]
+    bench/scale/run.py [--sizes 1,10,100] [--runs 3] [--build BUILD] [--work DIR]
+
+With --runs N, each size runs on N fresh stacks and the tables show the
+medians, with each stage's range.
 
 Results are kept in WORK (results-<N>x.json, the logs and events of each
 run), and the growth table covers every size found there, so a 100x run
