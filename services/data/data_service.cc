@@ -78,6 +78,12 @@ grpc::Status DataServiceImpl::ImportPosts(grpc::ServerContext* context,
   }
   log::Info("import: ", response->imported(), " imported, ", response->skipped(), " skipped, ",
             response->rejected(), " rejected");
+  if (response->imported() > 0) {
+    // The posts are stored either way; stale statistics only slow queries.
+    if (absl::Status analyzed = store_.RefreshStatistics(); !analyzed.ok()) {
+      log::Warning("import: could not refresh the table's statistics: ", analyzed.ToString());
+    }
+  }
   return grpc::Status::OK;
 }
 

@@ -52,6 +52,13 @@ void SetTimestamp(double epoch_seconds, google::protobuf::Timestamp* timestamp) 
 
 }  // namespace
 
+absl::Status PostStore::RefreshStatistics() {
+  return db::RunInTransaction(pool_, [](pqxx::work& tx) -> absl::Status {
+    tx.exec("ANALYZE data.posts");
+    return absl::OkStatus();
+  });
+}
+
 absl::StatusOr<PostStore::ImportOutcome> PostStore::ImportBatch(
     const std::vector<const kiln::v1::PostInput*>& posts) {
   ImportOutcome outcome;

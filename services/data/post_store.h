@@ -21,6 +21,11 @@ class PostStore {
   // Stores already validated posts in one transaction: all of them or, on
   // error, none. Posts whose content hash is stored already are skipped.
   absl::StatusOr<ImportOutcome> ImportBatch(const std::vector<const kiln::v1::PostInput*>& posts);
+  // ANALYZE after an import: without fresh statistics (autovacuum's come a
+  // minute or more later) the planner takes a grown table for a few rows
+  // and pages a query by sorting every remaining match for every page,
+  // quadratic in the posts a job reads (bench/scale/README.md).
+  absl::Status RefreshStatistics();
 
   // Pages through the matching posts in id order, calling `on_page` for
   // each non-empty page until it returns false or the posts run out.
