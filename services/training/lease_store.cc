@@ -299,6 +299,16 @@ absl::StatusOr<kiln::v1::LeaseStatus> LeaseStore::AppendEvents(
   KILN_RETURN_IF_ERROR(db::RunInTransaction(pool_, [&](pqxx::work& tx) -> absl::Status {
     KILN_ASSIGN_OR_RETURN(LeaseRow lease, LockLease(tx, lease_id));
     status = StatusOf(lease.state);
+    if (lease.state != "active") {
+      // A worker back from a partition reports what it trained after its
+      // lease lapsed; the job has moved on to another attempt, whose events
+      // those would interleave with. (A finished attempt's last reports,
+      // sent after its lease ended, are still its job's current attempt's.)
+      const int current = tx.exec_params1("SELECT attempt FROM training.jobs WHERE id = $1",
+                                          lease.job_id)[0]
+                              .as<int>();
+      if (current != lease.attempt) return absl::OkStatus();
+    }
     for (const kiln::v1::JobEvent& event : events) {
       if (event.has_epoch_finished() && lease.state == "active") {
         tx.exec_params(
