@@ -261,15 +261,16 @@ test('registry: latest moves, production is promoted, HTTP revalidates, tfjs agr
 });
 
 test('a job cancelled while its bundle is being evaluated publishes nothing', async () => {
-  // The evaluation service is stopped (SIGSTOP) before the last epoch ends,
-  // so the cancel lands while rank 0 waits for its score.
+  // The evaluation service is stopped (SIGSTOP) before the job starts (its
+  // three epochs take well under a second), so the cancel lands while rank
+  // 0 waits for its score.
   const evaluation = stack.pid('evaluation');
-  const submitted = stack.json(['train', '--model', 'cancelled-in-evaluation', '--epochs', '3',
-    '--detach']);
-  await waitFor('the first epoch', () => Number(job(submitted.id).epochs_done) >= 1, 300000, 50);
   process.kill(evaluation, 'SIGSTOP');
   let worker;
+  let submitted;
   try {
+    submitted = stack.json(['train', '--model', 'cancelled-in-evaluation', '--epochs', '3',
+      '--patience', '0', '--detach']);
     const trained = await waitFor('the last epoch', () => {
       const current = job(submitted.id);
       return Number(current.epochs_done) >= 3 ? current : null;
