@@ -19,7 +19,7 @@ export interface KilnSyncOptions {
   tf: TfLike;
   /** Versions of this alias to keep in storage, the one in use included. Default 2. */
   keep?: number;
-  /** IndexedDB database name. Default "kiln-sync". */
+  /** IndexedDB database name (also names the Web Locks and the BroadcastChannel). Default "kiln-sync". */
   dbName?: string;
   /** fetch to use. Default globalThis.fetch. */
   fetch?: typeof fetch;
@@ -55,12 +55,40 @@ export interface SyncState {
   version: number | null;
   /** Why the last sync failed (status 'failed' only); the version in use stays. */
   error: string | null;
+  /** Set with `error` when the new version did not fit in the storage the browser grants. */
+  quotaExceeded: QuotaExceeded | null;
+}
+
+/**
+ * A version refused for lack of space (an IndexedDB write failed with
+ * QuotaExceededError). Its files stored before that were deleted again.
+ */
+export interface QuotaExceeded {
+  /** The version that did not fit. */
+  version: number;
+  /** Bytes of its files that were not already stored. */
+  bytesNeeded: number;
+  /** navigator.storage.estimate() right after the failure; null if the browser does not say. */
+  usage: number | null;
+  quota: number | null;
+}
+
+/** KilnSync.storage(): what the browser reports (estimates, not exact). */
+export interface StorageReport {
+  usage: number | null;
+  quota: number | null;
+  /** navigator.storage.persisted() */
+  persisted: boolean | null;
 }
 
 export interface VersionEventDetail extends CurrentVersion {
   previous: number | null;
-  /** 'storage' when loaded at start, 'network' after a download. */
-  source: 'storage' | 'network';
+  /**
+   * 'storage' when loaded at start, 'network' after a download, 'other-tab'
+   * when another tab of the same alias downloaded it and this one loaded it
+   * from storage.
+   */
+  source: 'storage' | 'network' | 'other-tab';
 }
 
 export interface ProgressEventDetail {
@@ -92,8 +120,13 @@ export class KilnSync extends EventTarget {
   readonly state: SyncState;
   /** Loads the stored version, syncs when online, and again on every 'online' event. */
   start(): Promise<CurrentVersion | null>;
-  /** One check of the alias; never rejects once started (failures are in the state). */
+  /**
+   * One check of the alias; never rejects once started (failures are in the
+   * state). Waits while another tab syncs the same alias (Web Locks).
+   */
   sync(): Promise<SyncState>;
+  /** This origin's storage usage, quota and persistence, as the browser reports them. */
+  storage(): Promise<StorageReport>;
   /** Top k classes (default 5); throws before a model is loaded. */
   predict(text: string, k?: number): Prediction[];
   close(): void;

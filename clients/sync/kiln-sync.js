@@ -20,6 +20,12 @@
 // its sha256 matched the manifest, so it is exactly the code the registry
 // published with the model. A page with a Content-Security-Policy must allow
 // 'unsafe-eval' in script-src for it (tfjs's WebGL backend does not need it).
+//
+// Tabs: one tab of an app syncs an alias at a time (a Web Lock per registry,
+// model and alias), and tells the others through a BroadcastChannel when it
+// has switched, so that they load the version from storage instead of
+// downloading it again. Without Web Locks or BroadcastChannel every tab
+// syncs for itself, which is slower but still correct.
 
 const DEFAULTS = { alias: 'latest', keep: 2, dbName: 'kiln-sync' };
 const MODEL_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
@@ -29,6 +35,10 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 const ETAG_SHA256 = /^(?:W\/)?"([0-9a-f]{64})"$/;
 const REQUIRED_FILES = ['model.json', 'vocab.json', 'preprocess.js'];
 const VERSION_HEADER = 'X-Kiln-Version';
+// How a browser names an IndexedDB write refused for lack of space: the
+// standard QuotaExceededError, or (Chromium on a full disk) an UnknownError
+// that says so.
+const OUT_OF_SPACE_MESSAGE = /space|quota|disk|full/i;
 
 export class KilnSync extends EventTarget {
   #base;
@@ -39,6 +49,7 @@ export class KilnSync extends EventTarget {
   #dbName;
   #fetch;
   #scope;
+  #channel = null;
   #db = null;
   #loaded = null; // {version, manifest, model, kiln, preprocess}
   #etag = null;
@@ -47,6 +58,7 @@ export class KilnSync extends EventTarget {
   #syncing = null;
   #onOnline = () => this.#online();
   #onOffline = () => this.#setState({ online: false, status: 'offline', error: null });
+  #onBroadcast = (event) => this.#otherTabSwitched(event.data);
 
   constructor(options) {
     super();
@@ -66,7 +78,9 @@ export class KilnSync extends EventTarget {
     this.#dbName = dbName;
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.#scope = `${this.#base}|${model}|${alias}`;
-    this.#state = { online: isOnline(), status: isOnline() ? 'updating' : 'offline', version: null, error: null };
+    this.#state = {
+      online: isOnline(), status: isOnline() ? 'updating' : 'offline', version: null, error: null, quotaExceeded: null,
+    };
   }
 
   /** The version in use: {version, manifest, metrics}, or null before the first one. */
@@ -75,7 +89,7 @@ export class KilnSync extends EventTarget {
     return loaded && { version: loaded.version, manifest: loaded.manifest, metrics: loaded.manifest.metrics ?? {} };
   }
 
-  /** {online, status, version, error}, as last sent with a 'state' event. */
+  /** {online, status, version, error, quotaExceeded}, as last sent with a 'state' event. */
   get state() {
     return { ...this.#state };
   }
@@ -96,6 +110,10 @@ export class KilnSync extends EventTarget {
         // Storage was evicted or damaged: the network can still fill it.
         this.#setState({ status: 'failed', error: `the stored version is unusable: ${message(error)}` });
       }
+      if (typeof BroadcastChannel === 'function') {
+        this.#channel = new BroadcastChannel(`kiln-sync:${this.#dbName}`);
+        this.#channel.addEventListener('message', this.#onBroadcast);
+      }
       if (isOnline()) await this.sync();
       else this.#setState({ online: false, status: 'offline' });
       return this.current;
@@ -110,10 +128,35 @@ export class KilnSync extends EventTarget {
    */
   sync() {
     if (!this.#db) return Promise.reject(new Error('KilnSync: call start() first'));
-    this.#syncing ??= this.#exclusive(() => this.#syncOnce()).finally(() => {
+    this.#syncing ??= this.#withAliasLock(async () => {
+      const outcome = await this.#withStoreLock('shared', () => this.#syncOnce());
+      // Files no kept version refers to: an old version's after a switch, or
+      // the new version's partial download after storage ran out (the space
+      // is worth more to the device than a resume that cannot finish).
+      if (outcome === 'switched' || outcome === 'storage-full') {
+        await this.#withStoreLock('exclusive', () => this.#collectGarbage());
+      }
+      return this.state;
+    }).finally(() => {
       this.#syncing = null;
     });
     return this.#syncing;
+  }
+
+  /**
+   * What the browser reports about this origin's storage: {usage, quota}
+   * in bytes from navigator.storage.estimate() and `persisted` from
+   * navigator.storage.persisted(); null where the browser does not say.
+   * Estimates are approximate (Chromium may report a quota above the one it
+   * enforces).
+   */
+  async storage() {
+    const storage = globalThis.navigator?.storage;
+    const [estimate, persisted] = await Promise.all([
+      storage?.estimate?.().catch(() => null),
+      storage?.persisted?.().catch(() => null),
+    ]);
+    return { usage: estimate?.usage ?? null, quota: estimate?.quota ?? null, persisted: persisted ?? null };
   }
 
   /** The k most probable classes of `text`: [{label, probability}], most probable first. */
@@ -127,6 +170,8 @@ export class KilnSync extends EventTarget {
   close() {
     globalThis.removeEventListener?.('online', this.#onOnline);
     globalThis.removeEventListener?.('offline', this.#onOffline);
+    this.#channel?.close();
+    this.#channel = null;
     this.#loaded?.model.dispose();
     this.#loaded = null;
     this.#db?.close();
@@ -139,43 +184,83 @@ export class KilnSync extends EventTarget {
     if (this.#db) this.sync();
   }
 
-  // Two tabs of one app share the database: one syncs at a time, so that
-  // one's clean-up never deletes files the other has stored but not yet
-  // recorded, and the second finds the first one's downloads in place.
-  #exclusive(task) {
+  // Tabs of one app following one alias sync it one at a time, so that the
+  // second finds the first one's downloads in place instead of fetching them
+  // again. Held for the whole sync.
+  #withAliasLock(task) {
     const locks = globalThis.navigator?.locks;
-    return locks ? locks.request(`kiln-sync:${this.#dbName}`, task) : task();
+    return locks ? locks.request(`kiln-sync:${this.#dbName}:${this.#scope}`, task) : task();
+  }
+
+  // The whole database's lock: every sync holds it shared, the clean-up takes
+  // it exclusive only when it is free, so that it never deletes files that a
+  // sync of another alias has stored but not yet recorded (that sync's own
+  // clean-up comes later).
+  #withStoreLock(mode, task) {
+    const locks = globalThis.navigator?.locks;
+    if (!locks) return task();
+    const options = mode === 'shared' ? { mode: 'shared' } : { mode: 'exclusive', ifAvailable: true };
+    return locks.request(`kiln-sync:${this.#dbName}`, options, (lock) => (lock ? task() : 'skipped'));
   }
 
   async #loadStored() {
-    const pointer = await readOne(this.#db, 'aliases', this.#scope);
-    if (!pointer) return;
-    const record = await readOne(this.#db, 'versions', [this.#scope, pointer.version]);
-    if (!record) throw new Error(`version ${pointer.version} has no record`);
-    const manifest = JSON.parse(record.manifest);
-    const files = await readFiles(this.#db, manifest.files);
-    const loaded = await this.#instantiate(pointer.version, manifest, files);
-    this.#etag = pointer.etag;
+    const stored = await readStoredVersion(this.#db, this.#scope);
+    if (!stored) return;
+    const loaded = await this.#instantiate(stored.version, stored.manifest, stored.files);
+    this.#etag = stored.etag;
     this.#switchTo(loaded, 'storage');
   }
 
+  // Switches to the version another tab stored for this alias, if it is not
+  // the one in use. Under the alias lock, so that it never runs beside this
+  // tab's own sync.
+  #otherTabSwitched(news) {
+    if (!this.#db || news?.scope !== this.#scope || news.version === this.#loaded?.version) return;
+    this.#withAliasLock(() => this.#adoptStored()).catch((error) => {
+      this.#setState({ status: 'failed', error: `the version another tab stored is unusable: ${message(error)}` });
+    });
+  }
+
+  async #adoptStored() {
+    const stored = await readStoredVersion(this.#db, this.#scope, this.#loaded?.version);
+    if (!stored) return;
+    const loaded = await this.#instantiate(stored.version, stored.manifest, stored.files);
+    this.#etag = stored.etag;
+    this.#switchTo(loaded, 'other-tab');
+  }
+
+  // One check of the alias; returns 'switched', 'storage-full' or
+  // 'unchanged' (up to date, offline or failed: see the state).
   async #syncOnce() {
     this.#setState({ online: isOnline(), status: 'updating', error: null });
     try {
-      await this.#update();
+      const switched = await this.#update();
       this.#setState({ status: 'up-to-date' });
+      return switched ? 'switched' : 'unchanged';
     } catch (error) {
+      if (error instanceof StorageFullError) {
+        this.#setState({ status: 'failed', error: error.message, quotaExceeded: error.detail });
+        return 'storage-full';
+      }
       if (!isOnline()) this.#setState({ online: false, status: 'offline' });
       else this.#setState({ status: 'failed', error: message(error) });
+      return 'unchanged';
     }
-    return this.state;
   }
 
+  // Resolves with true when it switched to a downloaded version.
   async #update() {
+    // While this tab waited for the alias lock, another may have stored a
+    // newer version: loading it from storage makes the manifest check a 304.
+    try {
+      await this.#adoptStored();
+    } catch {
+      // Unusable in storage: the network below stores it again.
+    }
     const url = `${this.#base}/v1/models/${this.#model}/aliases/${this.#alias}/manifest.json`;
     const headers = this.#loaded && this.#etag ? { 'If-None-Match': this.#etag } : {};
     const response = await this.#get(url, headers);
-    if (response.status === 304) return;
+    if (response.status === 304) return false;
     if (!response.ok) throw new Error(`${url}: ${await describeHttpError(response)}`);
     const bytes = new Uint8Array(await response.arrayBuffer());
     const text = new TextDecoder().decode(bytes);
@@ -194,18 +279,26 @@ export class KilnSync extends EventTarget {
     if (version === this.#loaded?.version) {
       this.#etag = etag;
       await writeOne(this.#db, 'aliases', { scope: this.#scope, version, etag });
-      return;
+      return false;
     }
-    await this.#downloadMissing(version, manifest);
+    const bytesNeeded = await this.#downloadMissing(version, manifest);
     const loaded = await this.#instantiate(version, manifest, await readFiles(this.#db, manifest.files));
-    await this.#commit(version, text, manifest, etag);
+    try {
+      await this.#commit(version, text, manifest, etag);
+    } catch (error) {
+      loaded.model.dispose();
+      throw isOutOfSpace(error) ? await this.#storageFull(version, bytesNeeded) : error;
+    }
     this.#etag = etag;
     this.#switchTo(loaded, 'network');
+    this.#channel?.postMessage({ scope: this.#scope, version });
+    return true;
   }
 
   // Fetches and verifies every file of `manifest` that storage lacks, and
   // stores each one as soon as it checks out, so that an update cut short
-  // by the network resumes where it stopped.
+  // by the network resumes where it stopped. Resolves with the bytes it
+  // had to store.
   async #downloadMissing(version, manifest) {
     const held = new Set(await readKeys(this.#db, 'files'));
     const missing = manifest.files.filter((file) => !held.has(file.sha256));
@@ -223,11 +316,21 @@ export class KilnSync extends EventTarget {
       const bytes = await this.#download(version, file, (received) => {
         this.#emit('progress', { ...progress, file: file.path, bytesDone: base + received });
       });
-      await writeOne(this.#db, 'files', { sha256: file.sha256, size: file.size, bytes });
+      try {
+        await writeOne(this.#db, 'files', { sha256: file.sha256, size: file.size, bytes });
+      } catch (error) {
+        throw isOutOfSpace(error) ? await this.#storageFull(version, progress.bytesTotal) : error;
+      }
       progress.filesDone += 1;
       progress.bytesDone = base + file.size;
       this.#emit('progress', { ...progress, file: file.path });
     }
+    return progress.bytesTotal;
+  }
+
+  async #storageFull(version, bytesNeeded) {
+    const { usage, quota } = await this.storage();
+    return new StorageFullError({ version, bytesNeeded, usage, quota });
   }
 
   async #download(version, file, onBytes) {
@@ -288,15 +391,12 @@ export class KilnSync extends EventTarget {
     }
   }
 
-  // Records `version` and points the alias at it, then keeps this alias's
-  // `keep` most recently used versions and deletes every file no kept
-  // version (of any alias or model in this database) refers to; all in one
-  // transaction.
+  // Records `version` and points the alias at it, and forgets all but this
+  // alias's `keep` most recently used versions; in one transaction.
   async #commit(version, manifestText, manifest, etag) {
-    const tx = this.#db.transaction(['aliases', 'versions', 'files'], 'readwrite');
+    const tx = this.#db.transaction(['aliases', 'versions'], 'readwrite');
     const aliases = tx.objectStore('aliases');
     const versions = tx.objectStore('versions');
-    const files = tx.objectStore('files');
     versions.put({
       scope: this.#scope,
       version,
@@ -310,9 +410,17 @@ export class KilnSync extends EventTarget {
     const dropped = new Set(mine.filter((record) => record.version !== version).slice(this.#keep - 1)
       .map((record) => record.version));
     for (const old of dropped) versions.delete([this.#scope, old]);
+    await transactionDone(tx);
+  }
+
+  // Deletes every file that no recorded version (of any alias or model in
+  // this database) refers to. Called with the database's lock held
+  // exclusively.
+  async #collectGarbage() {
+    const tx = this.#db.transaction(['versions', 'files'], 'readwrite');
+    const files = tx.objectStore('files');
     const referenced = new Set();
-    for (const record of await request(versions.getAll())) {
-      if (record.scope === this.#scope && dropped.has(record.version)) continue;
+    for (const record of await request(tx.objectStore('versions').getAll())) {
       for (const sha of record.shas) referenced.add(sha);
     }
     for (const sha of await request(files.getAllKeys())) {
@@ -338,12 +446,39 @@ export class KilnSync extends EventTarget {
   #setState(change) {
     this.#state = { ...this.#state, ...change };
     if (this.#state.status !== 'failed') this.#state.error = null;
+    if (this.#state.error === null) this.#state.quotaExceeded = null;
     this.#emit('state', this.state);
   }
 
   #emit(type, detail) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
+}
+
+// A version that does not fit in the storage the browser grants; `detail`
+// is state.quotaExceeded.
+class StorageFullError extends Error {
+  constructor(detail) {
+    const { version, bytesNeeded, usage, quota } = detail;
+    const known = usage !== null && quota !== null
+      ? ` (the browser reports ${formatBytes(usage)} used of a ${formatBytes(quota)} quota)` : '';
+    super(`not enough storage on this device for version ${version}: it needs ${formatBytes(bytesNeeded)} ` +
+          `(${bytesNeeded} bytes) for the files not already stored, and the browser refused to store them${known}; ` +
+          'free some space for this site, then check again');
+    this.detail = detail;
+  }
+}
+
+function isOutOfSpace(error) {
+  return error?.name === 'QuotaExceededError' ||
+    (error?.name === 'UnknownError' && OUT_OF_SPACE_MESSAGE.test(error.message ?? ''));
+}
+
+function formatBytes(bytes) {
+  if (bytes < 1e3) return `${bytes} B`;
+  if (bytes < 1e6) return `${(bytes / 1e3).toFixed(1)} kB`;
+  if (bytes < 1e9) return `${(bytes / 1e6).toFixed(1)} MB`;
+  return `${(bytes / 1e9).toFixed(1)} GB`;
 }
 
 function isOnline() {
@@ -472,8 +607,18 @@ function transactionDone(tx) {
   });
 }
 
-function readOne(db, store, key) {
-  return request(db.transaction(store).objectStore(store).get(key));
+// The version an alias points at, with its manifest and files, read in one
+// transaction so that no clean-up can run between them; null when none, or
+// when it is `unlessVersion` (the one already loaded).
+async function readStoredVersion(db, scope, unlessVersion = null) {
+  const tx = db.transaction(['aliases', 'versions', 'files']);
+  const pointer = await request(tx.objectStore('aliases').get(scope));
+  if (!pointer || pointer.version === unlessVersion) return null;
+  const record = await request(tx.objectStore('versions').get([scope, pointer.version]));
+  if (!record) throw new Error(`version ${pointer.version} has no record`);
+  const manifest = JSON.parse(record.manifest);
+  const files = await readFilesIn(tx.objectStore('files'), manifest.files);
+  return { version: pointer.version, etag: pointer.etag, manifest, files };
 }
 
 function readKeys(db, store) {
@@ -487,8 +632,11 @@ async function writeOne(db, store, value) {
 }
 
 // Map path -> ArrayBuffer of the listed files, all read in one transaction.
-async function readFiles(db, entries) {
-  const store = db.transaction('files').objectStore('files');
+function readFiles(db, entries) {
+  return readFilesIn(db.transaction('files').objectStore('files'), entries);
+}
+
+async function readFilesIn(store, entries) {
   const records = await Promise.all(entries.map((entry) => request(store.get(entry.sha256))));
   const files = new Map();
   entries.forEach((entry, i) => {

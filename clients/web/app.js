@@ -26,14 +26,25 @@ const ui = {
   recall: { 1: $('recall-1'), 3: $('recall-3'), 5: $('recall-5') },
   chart: $('chart'),
   check: $('check'),
+  storage: $('storage'),
 };
 
 // Offline reloads come from the service worker's cache.
 if ('serviceWorker' in navigator) {
   navigator.serviceWorker.register('sw.js').catch((error) => console.warn('service worker:', error));
 }
-// Asks the browser not to evict the stored model under storage pressure.
-navigator.storage?.persist?.();
+// Asks the browser, once per device and once a model is stored, not to
+// evict storage under pressure. Chromium answers by its own heuristics (no
+// prompt) and Firefox asks the user, who should not be asked on every load.
+const PERSIST_ASKED_KEY = 'kiln-web:persist-asked';
+
+async function askForPersistence() {
+  const storage = navigator.storage;
+  if (!storage?.persist || localStorage.getItem(PERSIST_ASKED_KEY) !== null) return;
+  localStorage.setItem(PERSIST_ASKED_KEY, new Date().toISOString());
+  if (!(await storage.persisted())) await storage.persist();
+  renderStorage();
+}
 
 // The WASM backend: the model is one sparse-input dense layer and two small
 // ones, for which WASM (SIMD) predicts in ~0.5 ms where WebGL in software
@@ -60,6 +71,24 @@ let lastProgress = null;
 
 function percent(value) {
   return typeof value === 'number' ? `${(value * 100).toFixed(1)}%` : '–';
+}
+
+function formatBytes(bytes) {
+  if (bytes < 1e3) return `${bytes} B`;
+  if (bytes < 1e6) return `${(bytes / 1e3).toFixed(1)} kB`;
+  if (bytes < 1e9) return `${(bytes / 1e6).toFixed(1)} MB`;
+  return `${(bytes / 1e9).toFixed(1)} GB`;
+}
+
+// This site's usage and quota as the browser reports them (approximate).
+async function renderStorage() {
+  const { usage, quota, persisted } = await sync.storage();
+  if (usage === null || quota === null) {
+    ui.storage.textContent = 'not reported by this browser';
+    return;
+  }
+  const kept = persisted ? 'persistent' : 'may be cleared when the device runs low on space';
+  ui.storage.textContent = `${formatBytes(usage)} used of ${formatBytes(quota)} · ${kept}`;
 }
 
 function renderState(state) {
@@ -182,6 +211,7 @@ sync.addEventListener('state', (event) => {
   renderState(event.detail);
   // After each check: a failed update may still have a newer version to chart.
   if (event.detail.online && event.detail.status !== 'updating') refreshHistory();
+  if (event.detail.status !== 'updating') renderStorage();
 });
 sync.addEventListener('progress', (event) => {
   lastProgress = event.detail;
@@ -195,11 +225,14 @@ sync.addEventListener('version', () => {
   renderModel();
   renderTopics();
   renderChart();
+  renderStorage();
+  askForPersistence();
 });
 
 renderModel();
 renderChart();
 renderState(sync.state);
+renderStorage();
 const startedAt = performance.now();
 sync.start().catch((error) => {
   ui.sync.dataset.status = 'failed';

@@ -5,7 +5,8 @@
 //
 // One browser page lives through the tests in order: first visit, offline
 // reload, short texts offline, a new version picked up when back online, a
-// corrupted download. The quickstart's model has the default architecture,
+// corrupted download, a version that does not fit a small storage quota,
+// a second tab syncing beside it (K12). The quickstart's model has the default architecture,
 // tfidf (K10): its idf.json travels, is stored and is used like the rest.
 // Screenshots go to $KILN_BINARY_DIR/tests/web/artifacts.
 import assert from 'node:assert/strict';
@@ -18,7 +19,7 @@ import { promisify } from 'node:util';
 
 import { chromium } from 'playwright-core';
 
-import { buildDir, repoRoot, startStack } from '../e2e/stack.mjs';
+import { buildDir, repoRoot, startStack, waitFor } from '../e2e/stack.mjs';
 
 const artifacts = join(buildDir, 'tests/web/artifacts');
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
@@ -56,9 +57,14 @@ before(async () => {
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
   context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
   page = await context.newPage();
-  page.on('request', (request) => requests.push(new URL(request.url()).pathname));
-  page.on('pageerror', (error) => console.log(`page error: ${error.message}`));
+  watch(page);
 });
+
+// Every request of `tab` goes to `requests`; its errors to the log.
+function watch(tab) {
+  tab.on('request', (request) => requests.push(new URL(request.url()).pathname));
+  tab.on('pageerror', (error) => console.log(`page error: ${error.message}`));
+}
 
 after(async () => {
   await browser?.close();
@@ -128,8 +134,8 @@ async function topTopic(text) {
   return page.textContent('#topics li .name');
 }
 
-async function storedFiles() {
-  return page.evaluate(() => new Promise((resolve, reject) => {
+async function storedFiles(tab = page) {
+  return tab.evaluate(() => new Promise((resolve, reject) => {
     const open = indexedDB.open('kiln-sync');
     open.onerror = () => reject(open.error);
     open.onsuccess = () => {
@@ -151,6 +157,9 @@ test('first visit online: the model syncs and classifies a sci.space post', asyn
   assert.match(await page.textContent('#recall-1'), /^\d+\.\d%$/);
   assert.equal(await page.locator('#topics li').count(), 5);
   await page.waitForFunction(() => document.querySelectorAll('#chart circle').length === 1);
+  // Persistent storage asked for once the model is stored; usage and quota shown.
+  await page.waitForFunction(() => localStorage.getItem('kiln-web:persist-asked') !== null);
+  await page.waitForFunction(() => / used of .* · /.test(document.querySelector('#storage').textContent));
   // Every file once, nothing else; a tfidf model's idf.json among them.
   const v1 = await manifest(1);
   assert.equal(v1.model.architecture, 'tfidf');
@@ -283,6 +292,154 @@ test('a file corrupted in transit fails its sha256 check; the old version stays 
   // keep = 2: storage holds exactly the files of the two latest versions.
   const kept = new Set([...(await manifest(2)).files, ...(await manifest(version)).files].map((file) => file.sha256));
   assert.deepEqual(new Set(await storedFiles()), kept);
+});
+
+// `version`'s files that the page's storage lacks, in manifest order.
+async function filesMissing(version) {
+  const held = new Set(await storedFiles());
+  return (await manifest(version)).files.filter((file) => !held.has(file.sha256));
+}
+
+async function bytesMissing(version) {
+  return (await filesMissing(version)).reduce((sum, file) => sum + file.size, 0);
+}
+
+async function changedFilesFromStorage(version) {
+  return (await filesMissing(version)).map((file) => file.path);
+}
+
+// Chromium's IndexedDB lets writes through against an allowance it cached
+// (measured: for up to half a minute) before it asks the quota manager
+// again, so an override applies only later. Waits until a scratch database
+// of the page's origin is refused a write of `bytes`.
+async function waitForQuotaInForce(bytes) {
+  await waitFor('the quota override to apply to IndexedDB', () => page.evaluate(async (size) => {
+    const db = await new Promise((resolve, reject) => {
+      const open = indexedDB.open('kiln-test-quota-probe');
+      open.onupgradeneeded = () => open.result.createObjectStore('scratch');
+      open.onsuccess = () => resolve(open.result);
+      open.onerror = () => reject(open.error);
+    });
+    // Random bytes: IndexedDB compresses, and the probe must weigh its size.
+    const bytes = new Uint8Array(size);
+    for (let i = 0; i < size; i += 65536) crypto.getRandomValues(bytes.subarray(i, i + 65536));
+    const write = (action) => new Promise((resolve, reject) => {
+      const tx = db.transaction('scratch', 'readwrite');
+      action(tx.objectStore('scratch'));
+      tx.oncomplete = () => resolve(true);
+      tx.onabort = () => (tx.error?.name === 'QuotaExceededError' ? resolve(false) : reject(tx.error));
+    });
+    const stored = await write((store) => store.put(bytes, 'probe'));
+    if (stored) await write((store) => store.delete('probe'));
+    db.close();
+    return !stored;
+  }, bytes), 120000, 3000);
+}
+
+test('a new version that does not fit the storage quota: the old one keeps predicting and the page says why', async () => {
+  const using = (await syncState()).version;
+  const keptBefore = new Set(await storedFiles());
+  // Four epochs: a number no earlier version used, so that the weights differ
+  // (training is deterministic).
+  const version = await publishNewVersion(4);
+  const missing = await filesMissing(version);
+  const needed = await bytesMissing(version);
+  assert.ok(missing.length >= 2, `version ${version} has files to store: ${missing.map((file) => file.path)}`);
+  // Room for all but half of the last file (the files are downloaded in
+  // manifest order), so that space runs out in the middle of the download.
+  // Chromium enforces the override, though estimate() goes on reporting a
+  // larger quota.
+  const room = needed - Math.ceil(missing[missing.length - 1].size / 2);
+  const origin = new URL(stack.httpBase).origin;
+  const { usage } = await page.evaluate(() => navigator.storage.estimate());
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: usage + room });
+  try {
+    await waitForQuotaInForce(room + 65536);
+    await page.evaluate(() => {
+      window.filesStored = 0;
+      window.kilnApp.sync.addEventListener('progress', (e) => { window.filesStored = e.detail.filesDone; });
+    });
+    await page.click('#check');
+    await waitForSync(() => window.kilnApp.sync.state.status === 'failed');
+    const state = await syncState();
+    assert.equal(state.version, using);
+    assert.equal(state.quotaExceeded?.version, version, JSON.stringify(state));
+    assert.equal(state.quotaExceeded.bytesNeeded, needed);
+    assert.equal(typeof state.quotaExceeded.usage, 'number');
+    assert.ok(await page.evaluate(() => window.filesStored) >= 1, 'space ran out after a file was stored');
+    assert.match(state.error, new RegExp(`^not enough storage on this device for version ${version}: ` +
+                                         `it needs .* \\(${needed} bytes\\)`));
+    assert.match(await page.textContent('#sync'),
+      new RegExp(`Update failed: not enough storage .*${needed} bytes.*Still using version ${using}\\.`));
+    assert.match(await page.textContent('#storage'), /^\d+(\.\d)? [kMG]?B used of \d+(\.\d)? [kMG]?B · /);
+    assert.equal(await page.textContent('#model-version'), String(using));
+    assert.equal(await topTopic(SPACE_POST), cliTopTopic(using, SPACE_POST));
+    // The new version's files stored before space ran out were removed again,
+    // and the space they took is free for what else the site stores.
+    assert.deepEqual(new Set(await storedFiles()), keptBefore);
+    await page.screenshot({ path: join(artifacts, 'quota-exceeded.png'), fullPage: true });
+  } finally {
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin });
+    await cdp.detach();
+    await page.evaluate(() => new Promise((resolve) => {
+      indexedDB.deleteDatabase('kiln-test-quota-probe').onsuccess = resolve;
+    }));
+  }
+});
+
+test('two tabs: each changed file is downloaded once in all, and both end on the new version', async () => {
+  const using = (await syncState()).version;
+  const latest = (await (await fetch(`${stack.httpBase}/v1/models/news`)).json()).aliases[ALIAS];
+  assert.notEqual(latest, using, 'the previous test left a newer version to fetch');
+  const changed = await changedFilesFromStorage(latest);
+  assert.ok(changed.length > 0);
+
+  // The second tab opens offline, from storage and the service worker, so
+  // that both come online, and sync, at the same moment.
+  await context.setOffline(true);
+  const second = await context.newPage();
+  watch(second);
+  try {
+    await second.goto(`${stack.httpBase}/?alias=${ALIAS}`);
+    await second.waitForFunction((v) => window.kilnApp?.sync.current?.version === v, using);
+    const sources = () => { window.versionSources = [];
+      window.kilnApp.sync.addEventListener('version', (e) => window.versionSources.push(e.detail.source)); };
+    await page.evaluate(sources);
+    await second.evaluate(sources);
+
+    const from = requests.length;
+    await context.setOffline(false);
+    const done = (v) => window.kilnApp.sync.current?.version === v && window.kilnApp.sync.state.status === 'up-to-date';
+    await Promise.all([page.waitForFunction(done, latest, { timeout: 120000 }),
+      second.waitForFunction(done, latest, { timeout: 120000 })]);
+    assert.deepEqual(fileRequests(latest, from), Object.fromEntries(changed.map((path) => [path, 1])));
+    // One tab downloaded; the other loaded what it stored.
+    const seen = [...await page.evaluate(() => window.versionSources), ...await second.evaluate(() => window.versionSources)];
+    assert.deepEqual(seen.sort(), ['network', 'other-tab']);
+    assert.equal(await second.textContent('#model-version'), String(latest));
+    assert.equal(await page.textContent('#model-version'), String(latest));
+
+    // A rollback that one tab checks: the other follows from storage with no
+    // manifest or file request of its own (it only refreshes its chart).
+    promote(using);
+    const rollbackFrom = requests.length;
+    const secondSyncRequests = [];
+    second.on('request', (request) => {
+      const path = new URL(request.url()).pathname;
+      if (path.includes('/aliases/') || path.includes('/versions/')) secondSyncRequests.push(path);
+    });
+    await page.click('#check');
+    await page.waitForFunction(done, using);
+    await second.waitForFunction((v) => window.kilnApp.sync.current?.version === v, using);
+    assert.deepEqual(secondSyncRequests, []);
+    assert.deepEqual(requests.slice(rollbackFrom).filter((path) => path.includes('/versions/')), [],
+      'both versions were stored');
+    assert.equal(await topTopic(SPACE_POST), cliTopTopic(using, SPACE_POST));
+    await second.screenshot({ path: join(artifacts, 'second-tab.png'), fullPage: true });
+  } finally {
+    await second.close();
+  }
 });
 
 test('npm.tgz installs with npm and predicts the same top topic as kiln predict', async () => {
