@@ -38,4 +38,9 @@ std::string ContentTypeFor(absl::string_view path) {
   return "application/octet-stream";
 }
 
+std::string BundleFileContentType(absl::string_view path) {
+  if (absl::EndsWith(absl::AsciiStrToLower(path), ".json")) return "application/json";
+  return "application/octet-stream";
+}
+
 }  // namespace kiln::registry

@@ -1,4 +1,5 @@
-// The Content-Type a browser needs for a bundle or web-app file.
+// The Content-Type a browser needs for a web-app file, and the narrower one
+// a bundle's files are served with.
 #pragma once
 
 #include <string>
@@ -11,5 +12,11 @@ namespace kiln::registry {
 // require), HTML, CSS, WebAssembly, images; anything else, weight shards
 // included, is application/octet-stream.
 std::string ContentTypeFor(absl::string_view path);
+
+// For a file of a published bundle: application/json for .json, otherwise
+// application/octet-stream. Never a type a browser would run or render
+// (script, HTML, SVG), so that whoever can publish cannot serve a page or a
+// script from the registry's origin; sent with X-Content-Type-Options: nosniff.
+std::string BundleFileContentType(absl::string_view path);
 
 }  // namespace kiln::registry

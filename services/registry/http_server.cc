@@ -405,6 +405,9 @@ struct HttpCallbacks {
       return MHD_NO;
     }
     MHD_add_response_header(response, "Access-Control-Allow-Origin", "*");
+    // Browsers must take every Content-Type as given, never guess a script
+    // or a page from the bytes.
+    MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(response, "Access-Control-Expose-Headers",
                             "ETag, Content-Length, X-Kiln-Version");
     for (const auto& [name, value] : reply.headers) {
@@ -620,7 +623,7 @@ void HttpServer::VersionFile(const HttpRequest& request, const HttpRoute& route,
     *bytes = std::move(corrupted);
   }
   SendContent(request, reply, *std::move(bytes), file->sha256(), kImmutable,
-              ContentTypeFor(path));
+              BundleFileContentType(path));
 }
 
 void HttpServer::StaticFile(const HttpRequest& request, const HttpRoute& route,

@@ -278,6 +278,15 @@ TEST(ContentTypeTest, ByExtension) {
   EXPECT_EQ(ContentTypeFor("noextension"), "application/octet-stream");
 }
 
+TEST(ContentTypeTest, BundleFilesAreJsonOrOctetStreamOnly) {
+  EXPECT_EQ(BundleFileContentType("manifest.json"), "application/json");
+  EXPECT_EQ(BundleFileContentType("VOCAB.JSON"), "application/json");
+  EXPECT_EQ(BundleFileContentType("preprocess.js"), "application/octet-stream");
+  EXPECT_EQ(BundleFileContentType("page.html"), "application/octet-stream");
+  EXPECT_EQ(BundleFileContentType("image.svg"), "application/octet-stream");
+  EXPECT_EQ(BundleFileContentType("group1-shard1of1.bin"), "application/octet-stream");
+}
+
 TEST(BundleArchiveTest, DeterministicTarGzOfEveryFile) {
   auto shared = [](std::string bytes) { return std::make_shared<const std::string>(std::move(bytes)); };
   const std::vector<ArchiveFile> files = {{"model.json", shared("{}")},

@@ -264,7 +264,7 @@ TEST_F(RegistryServiceTest, VersionFilesAreImmutableTypedAndCorsEnabled) {
       {"model.json", "application/json"},
       {"group1-shard1of1.bin", "application/octet-stream"},
       {"vocab.json", "application/json"},
-      {"preprocess.js", "text/javascript"}};
+      {"preprocess.js", "application/octet-stream"}};
   for (const auto& [path, bytes] : files) {
     auto response = Get("/v1/models/news/versions/1/" + path);
     ASSERT_TRUE(response) << path;
@@ -274,6 +274,7 @@ TEST_F(RegistryServiceTest, VersionFilesAreImmutableTypedAndCorsEnabled) {
     EXPECT_EQ(response->get_header_value("ETag"), absl::StrCat("\"", Sha256Hex(bytes), "\""));
     EXPECT_EQ(response->get_header_value("Content-Type"), types.at(path)) << path;
     EXPECT_EQ(response->get_header_value("Access-Control-Allow-Origin"), "*");
+    EXPECT_EQ(response->get_header_value("X-Content-Type-Options"), "nosniff") << path;
     EXPECT_NE(response->get_header_value("Access-Control-Expose-Headers").find("ETag"),
               std::string::npos);
     auto cached = Get("/v1/models/news/versions/1/" + path,
@@ -759,6 +760,7 @@ TEST_F(RegistryServiceTest, WebRootIsServedWithoutTraversal) {
   EXPECT_EQ(index->status, 200);
   EXPECT_EQ(index->body, "<!doctype html><title>kiln</title>");
   EXPECT_EQ(index->get_header_value("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_EQ(index->get_header_value("X-Content-Type-Options"), "nosniff");
   auto script = Get("/assets/app.js");
   ASSERT_TRUE(script);
   EXPECT_EQ(script->get_header_value("Content-Type"), "text/javascript");
