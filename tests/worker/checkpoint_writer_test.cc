@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -61,23 +62,29 @@ class GatedStore {
   std::vector<std::pair<int, std::string>> stored_;
 };
 
+// A writer that stores into `store` and interrupts it on destruction.
+std::unique_ptr<CheckpointWriter> WriterInto(GatedStore& store,
+                                             CheckpointWriter::OnError on_error = nullptr) {
+  return std::make_unique<CheckpointWriter>(
+      [&store](int epoch, const std::string& bytes) { return store.Store(epoch, bytes); },
+      std::move(on_error), [&store] { store.Interrupt(); });
+}
+
 TEST(CheckpointWriterTest, SubmitReturnsWhileAStoreIsBlockedAndTheNewestPendingWins) {
   GatedStore store;
   {
-    CheckpointWriter writer(
-        [&store](int epoch, const std::string& bytes) { return store.Store(epoch, bytes); },
-        nullptr, [&store] { store.Interrupt(); });
-    EXPECT_TRUE(writer.idle());
-    writer.Submit(1, "one");
+    auto writer = WriterInto(store);
+    EXPECT_TRUE(writer->idle());
+    writer->Submit(1, "one");
     store.WaitStarted(1);
-    EXPECT_FALSE(writer.idle());
+    EXPECT_FALSE(writer->idle());
     // The store of epoch 1 is blocked; these return at once.
-    writer.Submit(2, "two");
-    writer.Submit(3, "three");
+    writer->Submit(2, "two");
+    writer->Submit(3, "three");
     store.Open();
-    writer.Flush();
-    EXPECT_TRUE(writer.idle());
-    EXPECT_TRUE(writer.permanent_error().ok());
+    writer->Flush();
+    EXPECT_TRUE(writer->idle());
+    EXPECT_TRUE(writer->permanent_error().ok());
   }
   const std::vector<std::pair<int, std::string>> expected = {{1, "one"}, {3, "three"}};
   EXPECT_EQ(store.stored(), expected);
@@ -86,40 +93,34 @@ TEST(CheckpointWriterTest, SubmitReturnsWhileAStoreIsBlockedAndTheNewestPendingW
 TEST(CheckpointWriterTest, ARetryableFailureIsReportedAndTrainingGoesOn) {
   GatedStore store;
   std::vector<int> errors;
-  CheckpointWriter writer(
-      [&store](int epoch, const std::string& bytes) { return store.Store(epoch, bytes); },
-      [&errors](int epoch, const absl::Status&) { errors.push_back(epoch); },
-      [&store] { store.Interrupt(); });
+  auto writer =
+      WriterInto(store, [&errors](int epoch, const absl::Status&) { errors.push_back(epoch); });
   store.Open(absl::UnavailableError("the training service restarts"));
-  writer.Submit(4, "four");
-  writer.Flush();
+  writer->Submit(4, "four");
+  writer->Flush();
   EXPECT_EQ(errors, std::vector<int>{4});
-  EXPECT_TRUE(writer.permanent_error().ok());
+  EXPECT_TRUE(writer->permanent_error().ok());
 }
 
 TEST(CheckpointWriterTest, ARefusalNoRetryMendsBecomesThePermanentError) {
   GatedStore store;
-  CheckpointWriter writer(
-      [&store](int epoch, const std::string& bytes) { return store.Store(epoch, bytes); },
-      nullptr, [&store] { store.Interrupt(); });
+  auto writer = WriterInto(store);
   store.Open(absl::FailedPreconditionError("lease L is lost; the checkpoint is not kept"));
-  writer.Submit(5, "five");
-  writer.Flush();
-  EXPECT_EQ(writer.permanent_error().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(writer.permanent_error().message(), "lease L is lost; the checkpoint is not kept");
+  writer->Submit(5, "five");
+  writer->Flush();
+  EXPECT_EQ(writer->permanent_error().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(writer->permanent_error().message(), "lease L is lost; the checkpoint is not kept");
 }
 
 TEST(CheckpointWriterTest, TheDestructorInterruptsTheStoreInProgressAndDropsThePending) {
   GatedStore store;
   std::vector<int> errors;
   {
-    CheckpointWriter writer(
-        [&store](int epoch, const std::string& bytes) { return store.Store(epoch, bytes); },
-        [&errors](int epoch, const absl::Status&) { errors.push_back(epoch); },
-        [&store] { store.Interrupt(); });
-    writer.Submit(6, "six");
+    auto writer =
+        WriterInto(store, [&errors](int epoch, const absl::Status&) { errors.push_back(epoch); });
+    writer->Submit(6, "six");
     store.WaitStarted(1);
-    writer.Submit(7, "seven");
+    writer->Submit(7, "seven");
   }  // would hang here if the store were not interrupted
   EXPECT_EQ(store.started(), std::vector<int>{6});
   EXPECT_TRUE(store.stored().empty());
