@@ -210,6 +210,47 @@ test('offline: a reload loads the page and predicts from storage', async () => {
   }, SPACE_POST);
   console.log(`# headless Chromium (tfjs backend ${timings.backend}): storage to first prediction ` +
               `${timings.storageToFirstPrediction.toFixed(0)} ms, median predict ${timings.medianPredict.toFixed(2)} ms`);
+
+  // The backends side by side on the same stored model (K12): the first
+  // prediction after switching (initialisation, moving the weights, shader
+  // compilation on WebGL) and the median of 20. Each backend that starts must
+  // rank the post as the page's own does.
+  const backends = await page.evaluate(async (text) => {
+    const tf = window.tf;
+    const chosen = tf.getBackend();
+    const results = {};
+    for (const backend of ['wasm', 'webgl', 'cpu']) {
+      try {
+        if (!(await tf.setBackend(backend))) throw new Error('setBackend returned false');
+      } catch (error) {
+        results[backend] = { error: String(error.message || error) };
+        continue;
+      }
+      let start = performance.now();
+      const top = window.kilnApp.sync.predict(text, 1)[0].label;
+      const first = performance.now() - start;
+      const times = [];
+      for (let i = 0; i < 20; i++) {
+        start = performance.now();
+        window.kilnApp.sync.predict(`${text} ${i}`, 5);
+        times.push(performance.now() - start);
+      }
+      times.sort((a, b) => a - b);
+      results[backend] = { top, first, median: times[times.length >> 1] };
+    }
+    await tf.setBackend(chosen);
+    return results;
+  }, SPACE_POST);
+  for (const [backend, result] of Object.entries(backends)) {
+    if (result.error) {
+      console.log(`# tfjs backend ${backend}: did not start (${result.error})`);
+      continue;
+    }
+    console.log(`# tfjs backend ${backend}: first prediction after switching ${result.first.toFixed(1)} ms, ` +
+                `median predict ${result.median.toFixed(2)} ms`);
+    assert.equal(result.top, 'sci.space', `the ${backend} backend ranks the post as the page does`);
+  }
+  assert.ok(!backends.wasm.error, `the WASM backend starts: ${backends.wasm.error}`);
   await page.screenshot({ path: join(artifacts, 'offline.png'), fullPage: true });
 });
 
