@@ -3,12 +3,31 @@
 //
 // Settings come from the query string, so one copy serves any model:
 //   ?model=news&alias=production&registry=https://models.example.com
-// The registry defaults to this page's origin (it serves this directory).
+// The registry is this page's origin (it serves this directory) or one the
+// HTML lists; ?registry= only picks among those (chooseRegistry).
 import { KilnSync } from './vendor/kiln-sync.js';
 
 const params = new URLSearchParams(location.search);
+
+// Whoever the registry is decides what the page shows and predicts, so a
+// link must not be able to point it elsewhere: the registries allowed are
+// those in <meta name="kiln-registries" content="URL ..."> (the first is the
+// default) and this origin.
+function chooseRegistry(requested) {
+  const listed = document.querySelector('meta[name="kiln-registries"]')?.content ?? '';
+  const allowed = [...new Set([
+    ...listed.split(/\s+/).filter(Boolean).map((url) => url.replace(/\/+$/, '')), location.origin])];
+  if (requested === null) return { baseUrl: allowed[0], refused: null };
+  const wanted = requested.replace(/\/+$/, '');
+  if (allowed.includes(wanted)) return { baseUrl: wanted, refused: null };
+  console.warn(`registry ${requested} is not one this page lists (${allowed.join(', ')}); using ${allowed[0]}`);
+  return { baseUrl: allowed[0], refused: requested };
+}
+
+const registry = chooseRegistry(params.get('registry'));
 const config = {
-  baseUrl: params.get('registry') ?? location.origin,
+  baseUrl: registry.baseUrl,
+  refusedRegistry: registry.refused,
   model: params.get('model') ?? 'news',
   alias: params.get('alias') ?? 'latest',
 };

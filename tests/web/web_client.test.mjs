@@ -483,6 +483,31 @@ test('two tabs: each changed file is downloaded once in all, and both end on the
   }
 });
 
+// A link must not point the page at another registry (K12's safe default
+// page): ?registry= names one the HTML does not list, so it is refused and
+// the page syncs from its own origin without a request to the other one.
+test('a ?registry= the page does not list is refused; the page keeps its own origin', async () => {
+  const elsewhere = 'http://127.0.0.1:9';
+  const other = await context.newPage();
+  watch(other);
+  const strayRequests = [];
+  other.on('request', (request) => {
+    if (request.url().startsWith(elsewhere)) strayRequests.push(request.url());
+  });
+  try {
+    await other.goto(`${stack.httpBase}/?alias=${ALIAS}&registry=${encodeURIComponent(elsewhere)}`);
+    await other.waitForFunction(() => window.kilnApp?.sync.state.status === 'up-to-date', null, { timeout: 60000 });
+    const config = await other.evaluate(() => window.kilnApp.config);
+    assert.equal(config.baseUrl, new URL(stack.httpBase).origin);
+    assert.equal(config.refusedRegistry, elsewhere);
+    assert.deepEqual(strayRequests, []);
+    assert.equal(await other.evaluate((text) => window.kilnApp.sync.predict(text, 1)[0].label, SPACE_POST),
+      'sci.space');
+  } finally {
+    await other.close();
+  }
+});
+
 test('npm.tgz installs with npm and predicts the same top topic as kiln predict', async () => {
   npmVersion = (await (await fetch(`${stack.httpBase}/v1/models/news`)).json()).aliases[ALIAS];
   const response = await fetch(`${stack.httpBase}/v1/models/news/versions/${npmVersion}/npm.tgz`);
