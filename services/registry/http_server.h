@@ -8,6 +8,7 @@
 //   GET /v1/models/{model}/versions/{version}/{file}         immutable
 //   GET /v1/models/{model}/versions/{version}/metrics.json   immutable
 //   GET /v1/models/{model}/versions/{version}/bundle.tar.gz  immutable
+//   GET /v1/models/{model}/versions/{version}/npm.tgz        immutable (npm package)
 //   GET /...                                                 --web-root files, if set
 //
 // Every response allows CORS (OPTIONS preflights are answered); errors are

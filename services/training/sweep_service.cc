@@ -57,7 +57,7 @@ grpc::Status SweepServiceImpl::ListSweeps(grpc::ServerContext* context,
   KILN_AUTHORIZE(context);
   if (request->page_size() < 0 || request->page_size() > 500) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        absl::StrCat("page_size ", request->page_size(), " is outside 1..500"));
+                        absl::StrCat("page_size ", request->page_size(), " is outside 1..500 (0 means the default, 50)"));
   }
   return Reply(sweeps_.List(request->page_size(), request->page_token()), response);
 }

@@ -58,7 +58,7 @@ grpc::Status TrainingServiceImpl::ListJobs(grpc::ServerContext* context,
                                            kiln::v1::ListJobsResponse* response) {
   KILN_AUTHORIZE(context);
   if (request->page_size() < 0 || request->page_size() > 500) {
-    return Invalid(absl::StrCat("page_size ", request->page_size(), " is outside 1..500"));
+    return Invalid(absl::StrCat("page_size ", request->page_size(), " is outside 1..500 (0 means the default, 50)"));
   }
   return Reply(jobs_.List(*request), response);
 }
