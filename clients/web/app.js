@@ -83,7 +83,8 @@ await chooseBackend(window.tf);
 
 const sync = new KilnSync({ ...config, tf: window.tf });
 // For tests and the console: the sync object and the timings measured below.
-const timings = { storageToFirstPrediction: null };
+// navigationToFirstPrediction adds loading tfjs and starting its backend.
+const timings = { storageToFirstPrediction: null, navigationToFirstPrediction: null };
 window.kilnApp = { sync, timings, config };
 
 let lastProgress = null;
@@ -240,6 +241,7 @@ sync.addEventListener('version', () => {
   if (timings.storageToFirstPrediction === null) {
     sync.predict(ui.text.value || 'warm up', TOP_K);
     timings.storageToFirstPrediction = performance.now() - startedAt;
+    timings.navigationToFirstPrediction = performance.now();
   }
   renderModel();
   renderTopics();
