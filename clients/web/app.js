@@ -240,8 +240,8 @@ sync.addEventListener('progress', (event) => {
 sync.addEventListener('version', () => {
   if (timings.storageToFirstPrediction === null) {
     sync.predict(ui.text.value || 'warm up', TOP_K);
-    timings.storageToFirstPrediction = performance.now() - startedAt;
     timings.navigationToFirstPrediction = performance.now();
+    timings.storageToFirstPrediction = timings.navigationToFirstPrediction - startedAt;
   }
   renderModel();
   renderTopics();

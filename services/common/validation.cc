@@ -167,4 +167,10 @@ absl::Status ValidateDatasetSpec(const kiln::v1::DatasetSpec& spec, absl::string
   return ValidateYearRanges(spec.years(), absl::StrCat(field, ".years"));
 }
 
+absl::Status ValidatePageSize(int page_size) {
+  if (page_size >= 0 && page_size <= 500) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("page_size ", page_size, " is outside 1..500 (0 means the default, 50)"));
+}
+
 }  // namespace kiln

@@ -30,4 +30,7 @@ absl::Status ValidateYearRanges(
     const google::protobuf::RepeatedPtrField<kiln::v1::YearRange>& ranges,
     absl::string_view field);
 
+// A list RPC's page_size: 1..500, or 0 (unset) for the default, 50.
+absl::Status ValidatePageSize(int page_size);
+
 }  // namespace kiln

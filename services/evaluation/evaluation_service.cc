@@ -96,8 +96,8 @@ grpc::Status EvaluationServiceImpl::ListReports(grpc::ServerContext* context,
                                                 const kiln::v1::ListReportsRequest* request,
                                                 kiln::v1::ListReportsResponse* response) {
   KILN_AUTHORIZE(context);
-  if (request->page_size() < 0 || request->page_size() > 500) {
-    return Invalid(absl::StrCat("page_size ", request->page_size(), " is outside 1..500 (0 means the default, 50)"));
+  if (absl::Status valid = ValidatePageSize(request->page_size()); !valid.ok()) {
+    return ToGrpcStatus(valid);
   }
   absl::StatusOr<kiln::v1::ListReportsResponse> list = reports_.List(*request);
   if (!list.ok()) return ToGrpcStatus(list.status());

@@ -9,6 +9,7 @@
 #include "services/common/file_chunks.h"
 #include "services/common/log.h"
 #include "services/common/status.h"
+#include "services/common/validation.h"
 #include "services/registry/publish_session.h"
 #include "services/registry/registry_names.h"
 
@@ -16,7 +17,6 @@ namespace kiln::registry {
 namespace {
 
 constexpr int kDefaultPageSize = 50;
-constexpr int kMaxPageSize = 500;
 
 grpc::Status InvalidArgument(const std::string& message) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
@@ -146,9 +146,8 @@ grpc::Status RegistryServiceImpl::ListVersions(grpc::ServerContext* context,
                                                kiln::v1::ListVersionsResponse* response) {
   KILN_AUTHORIZE(context);
   if (absl::Status valid = ValidateModel(request->model()); !valid.ok()) return ToGrpcStatus(valid);
-  if (request->page_size() < 0 || request->page_size() > kMaxPageSize) {
-    return InvalidArgument(
-        absl::StrCat("page_size ", request->page_size(), " is outside 0..", kMaxPageSize));
+  if (absl::Status valid = ValidatePageSize(request->page_size()); !valid.ok()) {
+    return ToGrpcStatus(valid);
   }
   // The token is the version to continue below.
   int64_t before = 0;

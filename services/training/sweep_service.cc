@@ -4,6 +4,7 @@
 #include "services/common/auth/interceptor.h"
 #include "services/common/log.h"
 #include "services/common/status.h"
+#include "services/common/validation.h"
 #include "services/training/job_admission.h"
 #include "services/training/sweep_grid.h"
 
@@ -55,9 +56,8 @@ grpc::Status SweepServiceImpl::ListSweeps(grpc::ServerContext* context,
                                           const kiln::v1::ListSweepsRequest* request,
                                           kiln::v1::ListSweepsResponse* response) {
   KILN_AUTHORIZE(context);
-  if (request->page_size() < 0 || request->page_size() > 500) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        absl::StrCat("page_size ", request->page_size(), " is outside 1..500 (0 means the default, 50)"));
+  if (absl::Status valid = ValidatePageSize(request->page_size()); !valid.ok()) {
+    return ToGrpcStatus(valid);
   }
   return Reply(sweeps_.List(request->page_size(), request->page_token()), response);
 }

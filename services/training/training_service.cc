@@ -6,6 +6,7 @@
 #include "services/common/log.h"
 #include "services/common/sha256.h"
 #include "services/common/status.h"
+#include "services/common/validation.h"
 #include "services/training/job_admission.h"
 #include "services/training/job_rows.h"
 
@@ -57,8 +58,8 @@ grpc::Status TrainingServiceImpl::ListJobs(grpc::ServerContext* context,
                                            const kiln::v1::ListJobsRequest* request,
                                            kiln::v1::ListJobsResponse* response) {
   KILN_AUTHORIZE(context);
-  if (request->page_size() < 0 || request->page_size() > 500) {
-    return Invalid(absl::StrCat("page_size ", request->page_size(), " is outside 1..500 (0 means the default, 50)"));
+  if (absl::Status valid = ValidatePageSize(request->page_size()); !valid.ok()) {
+    return ToGrpcStatus(valid);
   }
   return Reply(jobs_.List(*request), response);
 }
