@@ -1,6 +1,6 @@
 // Top-1 accuracy of a model on short hand-written texts
 // (tests/data/short-texts.json), predicted the way a web page does: the
-// bundle's own preprocess.js and @tensorflow/tfjs, every file checked
+// bundle's preprocess.json read by Kiln's library and @tensorflow/tfjs, every file checked
 // against manifest.json. Prints each text's prediction, then the figures.
 //
 //   node bench/quality/short_texts.mjs BUNDLE_DIR

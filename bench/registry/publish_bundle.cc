@@ -1,5 +1,5 @@
 // kiln_bench_registry_publish: publishes a bundle-like version (manifest.json,
-// a 4 MiB weight shard, model.json, vocab.json, preprocess.js) to a registry
+// a 4 MiB weight shard, model.json, vocab.json, preprocess.json) to a registry
 // and writes the same files under --out in the registry's URL layout, so
 // that a static server rooted there answers the same URLs.
 #include <cstring>
@@ -36,7 +36,7 @@ Files MakeBundleFiles() {
   return {{"group1-shard1of1.bin", std::move(shard)},
           {"model.json", R"({"format": "layers-model", "modelTopology": {}, "weightsManifest": []})"},
           {"vocab.json", std::move(vocab)},
-          {"preprocess.js", "export const SPEC_VERSION = 'kiln-text-1';\n"}};
+          {"preprocess.json", R"({"format": "kiln-preprocess", "spec_version": "kiln-text-1"})"}};
 }
 
 std::string ManifestOf(const Files& files) {

@@ -1,7 +1,7 @@
 // Types of kiln-sync.js: a Kiln model kept in IndexedDB, synced with a
 // registry, predicting offline.
 
-/** The subset of @tensorflow/tfjs that kiln-sync and preprocess.js use. */
+/** The subset of @tensorflow/tfjs that kiln-sync and clients/text/kiln-preprocess.js use. */
 export interface TfLike {
   loadLayersModel(handler: unknown): Promise<unknown>;
   /** int32 ids for article models, float32 TF-IDF features for tfidf ones. */
@@ -28,7 +28,8 @@ export interface KilnSyncOptions {
 /** docs/bundle.md, manifest.json. */
 export interface BundleManifest {
   format: 'kiln-bundle';
-  format_version: 1;
+  /** 2: the only format this library reads (format 1 bundles are refused). */
+  format_version: 2;
   classes: string[];
   preprocessing: { spec_version: string; max_length: number; vocab_size: number; vocab_sha256: string };
   model: Record<string, unknown>;

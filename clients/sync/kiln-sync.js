@@ -6,20 +6,22 @@
 //   await sync.start();
 //   sync.predict('text of a post', 5);  // [{label, probability}, ...]
 //
-// An ES module with no dependencies besides the `tf` object it is given
-// (@tensorflow/tfjs), so it runs as-is from <script type="module">.
+// An ES module. Besides the `tf` object it is given (@tensorflow/tfjs) it
+// imports Kiln's text preprocessing (../text/kiln-preprocess.js and
+// kiln-text.js) and ./layers-model-io.js: serve clients/sync and clients/text
+// side by side, as clients/web/prepare.sh does.
 //
 // Storage is content-addressed: a file is kept once per sha256, whatever
 // version or alias refers to it, so a new version costs only the files that
 // changed. Registry responses bypass the HTTP cache (cache: 'no-store'):
 // IndexedDB is the cache, and a corrupted response must not be remembered.
 //
-// preprocess.js is evaluated with `new Function` rather than a <script>
-// tag: each version gets its own KilnPreprocess (no global to clobber while
-// two versions are loaded), it works in workers too, and it runs only after
-// its sha256 matched the manifest, so it is exactly the code the registry
-// published with the model. A page with a Content-Security-Policy must allow
-// 'unsafe-eval' in script-src for it (tfjs's WebGL backend does not need it).
+// A bundle carries no code: its preprocess.json names the preprocessing
+// spec and constants, which this library's copy of kiln-text implements.
+// Nothing is evaluated, so a page's Content-Security-Policy needs no
+// 'unsafe-eval' (tfjs's WASM backend needs 'wasm-unsafe-eval'). A bundle of
+// format 1 (preprocess.js) or of a spec version this library does not
+// implement is refused, and the version in use stays.
 //
 // Tabs: one tab of an app syncs an alias at a time (a Web Lock per registry,
 // model and alias), and tells the others through a BroadcastChannel when it
@@ -27,13 +29,17 @@
 // downloading it again. Without Web Locks or BroadcastChannel every tab
 // syncs for itself, which is slower but still correct.
 
+import { createPreprocessor } from '../text/kiln-preprocess.js';
+import { layersModelHandler } from './layers-model-io.js';
+
 const DEFAULTS = { alias: 'latest', keep: 2, dbName: 'kiln-sync' };
 const MODEL_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const ALIAS_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 const FILE_NAME = /^[A-Za-z0-9._-]+$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const ETAG_SHA256 = /^(?:W\/)?"([0-9a-f]{64})"$/;
-const REQUIRED_FILES = ['model.json', 'vocab.json', 'preprocess.js'];
+const REQUIRED_FILES = ['model.json', 'vocab.json', 'preprocess.json'];
+const BUNDLE_FORMAT_VERSION = 2;
 const VERSION_HEADER = 'X-Kiln-Version';
 // How a browser names an IndexedDB write refused for lack of space: the
 // standard QuotaExceededError, or (Chromium on a full disk) an UnknownError
@@ -51,7 +57,7 @@ export class KilnSync extends EventTarget {
   #scope;
   #channel = null;
   #db = null;
-  #loaded = null; // {version, manifest, model, kiln, preprocess}
+  #loaded = null; // {version, manifest, model, kiln}
   #etag = null;
   #state;
   #starting = null;
@@ -163,7 +169,7 @@ export class KilnSync extends EventTarget {
   predict(text, k = 5) {
     const loaded = this.#loaded;
     if (!loaded) throw new Error('KilnSync: no model yet (not synced, and nothing in storage)');
-    return loaded.kiln.predict(this.#tf, loaded.model, loaded.preprocess, text, k);
+    return loaded.kiln.predict(this.#tf, loaded.model, text, k);
   }
 
   /** Stops listening to the network, frees the model and closes storage. */
@@ -275,7 +281,7 @@ export class KilnSync extends EventTarget {
     if (etagDigest && etagDigest !== (await sha256Hex(bytes))) {
       throw new Error(`the manifest of version ${version} does not match its ETag`);
     }
-    const manifest = parseManifest(text);
+    const manifest = parseManifest(text, version);
     if (version === this.#loaded?.version) {
       this.#etag = etag;
       await writeOne(this.#db, 'aliases', { scope: this.#scope, version, etag });
@@ -373,18 +379,25 @@ export class KilnSync extends EventTarget {
   // that cannot run never replaces one that can.
   async #instantiate(version, manifest, files) {
     const text = (path) => new TextDecoder().decode(files.get(path));
-    const model = await this.#tf.loadLayersModel(storedModelHandler(JSON.parse(text('model.json')), files));
+    let kiln;
     try {
-      const kiln = evaluatePreprocess(text('preprocess.js'));
-      if (JSON.stringify(Array.from(kiln.CLASSES)) !== JSON.stringify(manifest.classes)) {
-        throw new Error("preprocess.js lists other classes than the manifest");
-      }
       // idf.json: tfidf models only (the manifest lists it with the rest,
       // so it was fetched, checked and stored like them).
-      const idf = files.has('idf.json') ? text('idf.json') : undefined;
-      const preprocess = kiln.createPreprocessor(text('vocab.json'), idf);
-      kiln.predict(this.#tf, model, preprocess, '', 1);
-      return { version, manifest, model, kiln, preprocess };
+      kiln = createPreprocessor(text('preprocess.json'), text('vocab.json'),
+        files.has('idf.json') ? text('idf.json') : undefined);
+      if (JSON.stringify(kiln.classes) !== JSON.stringify(manifest.classes)) {
+        throw new Error('preprocess.json lists other classes than the manifest');
+      }
+    } catch (error) {
+      throw new Error(`version ${version} does not load: ${message(error)}`);
+    }
+    const model = await this.#tf.loadLayersModel(
+      layersModelHandler(JSON.parse(text('model.json')), (path) => files.get(path)));
+    try {
+      // Warms the backend up (kernels, WASM or shaders) before the switch,
+      // so the page's first prediction is as fast as the rest.
+      kiln.predict(this.#tf, model, '', 1);
+      return { version, manifest, model, kiln };
     } catch (error) {
       model.dispose();
       throw new Error(`version ${version} does not load: ${message(error)}`);
@@ -509,15 +522,23 @@ async function sha256Hex(bytes) {
   return Array.from(digest, (byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
-function parseManifest(text) {
+function parseManifest(text, version) {
   let manifest;
   try {
     manifest = JSON.parse(text);
   } catch (error) {
     throw new Error(`the manifest is not JSON: ${error.message}`);
   }
-  if (manifest?.format !== 'kiln-bundle' || manifest.format_version !== 1) {
-    throw new Error(`the manifest is not a kiln-bundle of format_version 1 (this client is too old?)`);
+  if (manifest?.format !== 'kiln-bundle' || !Number.isInteger(manifest.format_version)) {
+    throw new Error('the manifest is not a kiln-bundle manifest');
+  }
+  if (manifest.format_version === 1) {
+    throw new Error(`version ${version} is a bundle of format 1, whose preprocessing is code (preprocess.js) ` +
+                    'that this library does not run: publish the model again with a Kiln that writes format 2');
+  }
+  if (manifest.format_version !== BUNDLE_FORMAT_VERSION) {
+    throw new Error(`version ${version} is a bundle of format ${manifest.format_version}, and this library reads format ` +
+                    `${BUNDLE_FORMAT_VERSION}: update the app's Kiln libraries (clients/sync, clients/text)`);
   }
   if (!Array.isArray(manifest.classes) || !Array.isArray(manifest.files)) {
     throw new Error('the manifest lacks classes or files');
@@ -532,50 +553,6 @@ function parseManifest(text) {
     if (!manifest.files.some((file) => file.path === path)) throw new Error(`the manifest lists no ${path}`);
   }
   return manifest;
-}
-
-// The tf.io.IOHandler for a stored layers-model: what tfjs's http loader
-// would assemble, i.e. the topology, every group's weight specs, and every
-// group's shards concatenated in order.
-function storedModelHandler(modelJson, files) {
-  return {
-    async load() {
-      const weightSpecs = [];
-      const shards = [];
-      for (const group of modelJson.weightsManifest ?? []) {
-        weightSpecs.push(...group.weights);
-        for (const path of group.paths) {
-          if (!files.has(path)) throw new Error(`model.json names ${path}, which the bundle lacks`);
-          shards.push(new Uint8Array(files.get(path)));
-        }
-      }
-      const weightData = new Uint8Array(shards.reduce((sum, shard) => sum + shard.length, 0));
-      let offset = 0;
-      for (const shard of shards) {
-        weightData.set(shard, offset);
-        offset += shard.length;
-      }
-      return {
-        modelTopology: modelJson.modelTopology,
-        format: modelJson.format,
-        generatedBy: modelJson.generatedBy,
-        convertedBy: modelJson.convertedBy,
-        weightSpecs,
-        weightData: weightData.buffer,
-      };
-    },
-  };
-}
-
-// Runs preprocess.js (see the top of this file for why `new Function`) and
-// returns the KilnPreprocess it defines. `module` is shadowed so that its
-// CommonJS export line stays inert.
-function evaluatePreprocess(source) {
-  const kiln = new Function('module', `${source}\n;return KilnPreprocess;`)(undefined);
-  if (typeof kiln?.createPreprocessor !== 'function' || typeof kiln.predict !== 'function') {
-    throw new Error('preprocess.js does not define KilnPreprocess');
-  }
-  return kiln;
 }
 
 // IndexedDB, promised. Stores: files (sha256 -> bytes), versions

@@ -5,7 +5,7 @@
 //   ?model=news&alias=production&registry=https://models.example.com
 // The registry is this page's origin (it serves this directory) or one the
 // HTML lists; ?registry= only picks among those (chooseRegistry).
-import { KilnSync } from './vendor/kiln-sync.js';
+import { KilnSync } from './vendor/sync/kiln-sync.js';
 
 const params = new URLSearchParams(location.search);
 
@@ -83,8 +83,10 @@ await chooseBackend(window.tf);
 
 const sync = new KilnSync({ ...config, tf: window.tf });
 // For tests and the console: the sync object and the timings measured below.
-// navigationToFirstPrediction adds loading tfjs and starting its backend.
-const timings = { storageToFirstPrediction: null, navigationToFirstPrediction: null };
+// navigationToFirstPrediction adds loading tfjs and starting its backend;
+// lastByteToFirstPrediction is the latest download's last byte to the first
+// prediction with it (verifying, storing and loading it in between).
+const timings = { storageToFirstPrediction: null, navigationToFirstPrediction: null, lastByteToFirstPrediction: null };
 window.kilnApp = { sync, timings, config };
 
 let lastProgress = null;
@@ -233,15 +235,24 @@ sync.addEventListener('state', (event) => {
   if (event.detail.online && event.detail.status !== 'updating') refreshHistory();
   if (event.detail.status !== 'updating') renderStorage();
 });
+// When the last byte of the download in progress arrived.
+let lastByteAt = null;
 sync.addEventListener('progress', (event) => {
   lastProgress = event.detail;
+  const { bytesDone, bytesTotal, filesDone, filesTotal } = event.detail;
+  if (bytesDone === bytesTotal && filesDone === filesTotal) lastByteAt = performance.now();
   renderState(sync.state);
 });
-sync.addEventListener('version', () => {
+sync.addEventListener('version', (event) => {
   if (timings.storageToFirstPrediction === null) {
     sync.predict(ui.text.value || 'warm up', TOP_K);
     timings.navigationToFirstPrediction = performance.now();
     timings.storageToFirstPrediction = timings.navigationToFirstPrediction - startedAt;
+  }
+  if (event.detail.source === 'network' && lastByteAt !== null) {
+    sync.predict(ui.text.value || 'warm up', TOP_K);
+    timings.lastByteToFirstPrediction = performance.now() - lastByteAt;
+    lastByteAt = null;
   }
   renderModel();
   renderTopics();

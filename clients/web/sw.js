@@ -3,9 +3,10 @@
 // the background when the network is there (stale-while-revalidate). It
 // leaves the registry's /v1/ API alone: models live in IndexedDB, managed by
 // kiln-sync, which must see real responses to verify them.
-const CACHE = 'kiln-web-v2';
-const SHELL = ['./', 'index.html', 'app.js', 'style.css', 'vendor/tf.min.js', 'vendor/kiln-sync.js',
-  'vendor/tf-backend-wasm.min.js', 'vendor/tfjs-backend-wasm.wasm', 'vendor/tfjs-backend-wasm-simd.wasm',
+const CACHE = 'kiln-web-v3';
+const SHELL = ['./', 'index.html', 'app.js', 'style.css', 'vendor/tf.es2017.min.js', 'vendor/sync/kiln-sync.js',
+  'vendor/sync/layers-model-io.js', 'vendor/text/kiln-preprocess.js', 'vendor/text/kiln-text.js',
+  'vendor/tf-backend-wasm.es2017.min.js', 'vendor/tfjs-backend-wasm.wasm', 'vendor/tfjs-backend-wasm-simd.wasm',
   'vendor/tfjs-backend-wasm-threaded-simd.wasm'];
 const shellUrls = new Set(SHELL.map((path) => new URL(path, self.registration.scope).href));
 

@@ -17,7 +17,10 @@ using BundleFiles = std::map<std::string, std::string>;
 inline constexpr char kManifestFile[] = "manifest.json";
 inline constexpr char kModelFile[] = "model.json";
 inline constexpr char kVocabFile[] = "vocab.json";
-inline constexpr char kPreprocessFile[] = "preprocess.js";
+inline constexpr char kPreprocessFile[] = "preprocess.json";
+// Format 1 bundles carried their preprocessing as a script instead; still
+// read (kiln predict of an old version), never written.
+inline constexpr char kFormat1PreprocessFile[] = "preprocess.js";
 inline constexpr char kIdfFile[] = "idf.json";  // tfidf models only
 
 // Bundles are flat: a file name is 1-128 of [A-Za-z0-9._-], not starting

@@ -176,7 +176,8 @@ absl::Status ParseFiles(const json& doc, BundleManifest* manifest) {
     entry.sha256 = *std::move(text);
     manifest->files.push_back(std::move(entry));
   }
-  for (const char* required : {kModelFile, kVocabFile, kPreprocessFile}) {
+  const char* preprocess = manifest->format_version == 1 ? kFormat1PreprocessFile : kPreprocessFile;
+  for (const char* required : {kModelFile, kVocabFile, preprocess}) {
     if (paths.count(required) == 0) return FieldError("files", absl::StrCat("does not list ", required));
   }
   if (manifest->shape.tfidf() && paths.count(kIdfFile) == 0) {
@@ -206,7 +207,7 @@ std::string ManifestToJson(const BundleManifest& manifest) {
   }
   const json doc = {
       {"format", kBundleFormat},
-      {"format_version", kBundleFormatVersion},
+      {"format_version", manifest.format_version},
       {"classes", manifest.classes},
       {"preprocessing",
        {{"spec_version", manifest.spec_version},
@@ -237,12 +238,14 @@ absl::StatusOr<BundleManifest> ParseManifest(absl::string_view text) {
   if (version == doc.end() || !version->is_number_integer()) {
     return FieldError("format_version", "must be an integer");
   }
-  if (version->get<int64_t>() != kBundleFormatVersion) {
+  if (version->get<int64_t>() < kOldestBundleFormatVersion ||
+      version->get<int64_t>() > kBundleFormatVersion) {
     return absl::FailedPreconditionError(
         absl::StrCat("manifest.json has format_version ", version->dump(), ", this build reads ",
-                     kBundleFormatVersion));
+                     kOldestBundleFormatVersion, " to ", kBundleFormatVersion));
   }
   BundleManifest manifest;
+  manifest.format_version = version->get<int>();
   absl::StatusOr<std::vector<std::string>> classes = ParseClasses(doc);
   if (!classes.ok()) return classes.status();
   manifest.classes = *std::move(classes);

@@ -17,7 +17,9 @@
 namespace kiln::model {
 
 inline constexpr char kBundleFormat[] = "kiln-bundle";
-inline constexpr int kBundleFormatVersion = 1;
+// Written: 2 (preprocess.json). Read: 1 (preprocess.js) and 2.
+inline constexpr int kBundleFormatVersion = 2;
+inline constexpr int kOldestBundleFormatVersion = 1;
 
 struct BundleFileEntry {
   std::string path;  // a bundle file name (IsBundleFileName)
@@ -26,6 +28,7 @@ struct BundleFileEntry {
 };
 
 struct BundleManifest {
+  int format_version = kBundleFormatVersion;
   std::vector<std::string> classes;  // index = output unit
   std::string spec_version;          // the preprocessing spec, e.g. "kiln-text-1"
   std::string vocab_sha256;          // Vocabulary::sha256() of vocab.json
@@ -40,8 +43,9 @@ struct BundleManifest {
 std::string ManifestToJson(const BundleManifest& manifest);
 
 // Parses and validates manifest.json: types, ranges, file names, sha256
-// syntax, the presence of model.json, vocab.json and preprocess.js.
-// FailedPrecondition for a format version this build does not read,
+// syntax, the presence of model.json, vocab.json and preprocess.json
+// (format 1: preprocess.js). FailedPrecondition for a format version this
+// build does not read,
 // InvalidArgument for anything malformed, each naming the field.
 absl::StatusOr<BundleManifest> ParseManifest(absl::string_view json);
 

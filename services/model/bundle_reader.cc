@@ -11,6 +11,7 @@
 #include "services/common/sha256.h"
 #include "services/model/idf_file.h"
 #include "services/model/keras_topology.h"
+#include "services/model/preprocess_file.h"
 #include "services/model/tfjs_weights.h"
 #include "services/text/spec.h"
 
@@ -146,6 +147,11 @@ absl::StatusOr<Bundle> ReadBundle(const BundleFiles& files) {
   if (absl::Status s = VerifyFiles(files, *manifest); !s.ok()) return s;
   absl::StatusOr<text::Vocabulary> vocabulary = ReadVocabulary(files, *manifest);
   if (!vocabulary.ok()) return vocabulary.status();
+  // Format 1's preprocess.js is code for browsers: only its digest is
+  // checked (above).
+  if (manifest->format_version >= 2) {
+    if (absl::Status s = CheckPreprocessFile(files.at(kPreprocessFile), *manifest); !s.ok()) return s;
+  }
   absl::StatusOr<ModelWeights> weights = ReadWeights(files, *manifest);
   if (!weights.ok()) return weights.status();
   return Bundle{*std::move(weights), *std::move(vocabulary), *std::move(manifest)};

@@ -10,7 +10,7 @@
 #include "services/model/idf_file.h"
 #include "services/model/keras_topology.h"
 #include "services/model/padding_fold.h"
-#include "services/model/preprocess_script.h"
+#include "services/model/preprocess_file.h"
 #include "services/model/tfjs_weights.h"
 #include "services/text/spec.h"
 
@@ -72,17 +72,6 @@ absl::StatusOr<BundleFiles> WriteBundle(const ModelWeights& weights,
       EncodeWeights(tfidf ? weights : FoldPaddingRow(weights), topology.weight_names,
                     metadata.weight_encoding);
   if (!encoded.ok()) return encoded.status();
-  absl::StatusOr<std::string> script =
-      BuildPreprocessScript(tfidf ? ModelInput::kTfidf : ModelInput::kIds,
-                            weights.shape.max_length, vocabulary, classes);
-  if (!script.ok()) return script.status();
-
-  BundleFiles files = std::move(encoded->shards);
-  files[kModelFile] = ModelJson(topology, std::move(encoded->weights_manifest));
-  files[kVocabFile] = vocabulary.ToJson();
-  files[kPreprocessFile] = *std::move(script);
-  if (tfidf) files[kIdfFile] = IdfToJson(weights.idf, vocabulary.sha256());
-
   BundleManifest manifest;
   manifest.classes = classes;
   manifest.spec_version = text::kSpecVersion;
@@ -91,6 +80,12 @@ absl::StatusOr<BundleFiles> WriteBundle(const ModelWeights& weights,
   manifest.weight_encoding = metadata.weight_encoding;
   manifest.metrics = metadata.metrics;
   manifest.lineage = metadata.lineage;
+
+  BundleFiles files = std::move(encoded->shards);
+  files[kModelFile] = ModelJson(topology, std::move(encoded->weights_manifest));
+  files[kVocabFile] = vocabulary.ToJson();
+  files[kPreprocessFile] = PreprocessFileJson(manifest);
+  if (tfidf) files[kIdfFile] = IdfToJson(weights.idf, vocabulary.sha256());
   for (const auto& [path, contents] : files) {
     manifest.files.push_back({path, static_cast<int64_t>(contents.size()), Sha256Hex(contents)});
   }

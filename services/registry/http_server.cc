@@ -80,8 +80,9 @@ constexpr char kJson[] = "application/json";
 constexpr char kCorruptNextPath[] = "/test/corrupt-next";
 // Part of the archives' entity tags: bump it when their layout changes
 // (version 2: the npm package's bundle files moved into bundle/; 3: its
-// code passes idf.json to preprocess.js).
-constexpr char kArchiveLayout[] = "3";
+// code passes idf.json to preprocess.js; 4: its code reads preprocess.json
+// with Kiln's own library).
+constexpr char kArchiveLayout[] = "4";
 constexpr int kListPageSize = 500;
 
 // The API is read-only: a request may announce a body of at most this many
@@ -109,14 +110,17 @@ void SendError(HttpReply& reply, int status, absl::string_view message) {
   reply.Body(Dump(json{{"error", std::string(message)}}), kJson);
 }
 
-// 404 for what does not exist, 400 for malformed input, 503 when the
-// database is unreachable, 500 for the rest.
+// 404 for what does not exist, 400 for malformed input, 409 for what this
+// version cannot be made into (an npm package of a format 1 bundle), 503
+// when the database is unreachable, 500 for the rest.
 void SendStatus(HttpReply& reply, const absl::Status& status) {
   switch (status.code()) {
     case absl::StatusCode::kNotFound:
       return SendError(reply, 404, status.message());
     case absl::StatusCode::kInvalidArgument:
       return SendError(reply, 400, status.message());
+    case absl::StatusCode::kFailedPrecondition:
+      return SendError(reply, 409, status.message());
     case absl::StatusCode::kUnavailable:
     case absl::StatusCode::kDeadlineExceeded:
       return SendError(reply, 503, status.message());

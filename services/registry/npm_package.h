@@ -6,11 +6,13 @@
 //   await news.predict('text of a post', 3);  // [{label, probability}, ...]
 //
 // Package `kiln-model-{model}`, version `{version}.0.0`: the bundle's files
-// as they are (manifest.json, model.json, shards, vocab.json,
-// preprocess.js) plus a generated package.json, index.js (node, CommonJS,
-// reads the files next to it), browser.mjs (browsers and bundlers, which see
-// every file as a `new URL(..., import.meta.url)` asset), index.d.ts and
-// README.md. @tensorflow/tfjs is a peer dependency: the app picks its copy.
+// as they are in bundle/ (manifest.json, model.json, shards, vocab.json,
+// preprocess.json, idf.json), Kiln's code from clients/ (index.js for node,
+// CommonJS; browser.mjs for browsers and bundlers; index.d.ts; text/ the
+// preprocessing library; sync/layers-model-io.js) and per version only
+// data: package.json, README.md and model-files.mjs (every file as a
+// `new URL(..., import.meta.url)` asset for bundlers). @tensorflow/tfjs is a
+// peer dependency: the app picks its copy.
 #pragma once
 
 #include <cstdint>
@@ -35,7 +37,8 @@ std::string NpmPackageFileName(const std::string& model, int64_t version);
 // The package of `version`, `files` being its bundle files and
 // manifest.json (as for MakeTarGz): a deterministic tar.gz with every entry
 // under package/, dated `version.created_at()`. InvalidArgument when
-// `files` lack model.json, vocab.json, preprocess.js or manifest.json.
+// `files` lack model.json, vocab.json or manifest.json; FailedPrecondition
+// for a format 1 bundle (preprocess.js instead of preprocess.json).
 absl::StatusOr<std::string> MakeNpmPackage(const kiln::v1::ModelVersion& version,
                                            const std::vector<ArchiveFile>& files);
 

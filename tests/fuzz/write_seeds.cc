@@ -88,9 +88,6 @@ int main(int argc, char** argv) {
       absl::StatusOr<kiln::model::BundleFiles> bundle = kiln::model::WriteBundle(
           weights, {"sci.space", "rec.sport.hockey"}, *vocabulary, metadata);
       if (!bundle.ok()) return Fail(bundle.status());
-      // The reader checks only preprocess.js's digest: a stub keeps the
-      // mutations on the files it parses.
-      (*bundle)[kiln::model::kPreprocessFile] = "// preprocess.js\n";
       Write(corpus / "bundle_reader_fuzzer" / name, kiln::fuzz::JoinBundle(*bundle));
 
       // Two shards' worth of bytes at most 64 per shard: several shards.

@@ -1,7 +1,8 @@
 // Bundles written by C++ (tests/model/bundle_fixture.cc) against the real
 // @tensorflow/tfjs: tf.loadLayersModel loads every weight encoding, the
 // dequantized weights are bit-identical to what the C++ reader computes, the
-// bundle's own preprocess.js encodes text like the C++ encoder, and the
+// bundle's preprocess.json read by Kiln's library (clients/text) encodes text
+// like the C++ encoder, and the
 // probabilities match a plain C++ forward pass.
 //
 // KILN_BUNDLE_FIXTURE_DIR names the fixture's output (ctest sets it).
@@ -11,7 +12,8 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 
-import { loadBundle, readBundleFiles, runPreprocessScript, sha256Hex, tf, argmax, maxAbsDiff } from './tfjs_bundle_io.mjs';
+import { createPreprocessor } from '../../clients/text/kiln-preprocess.js';
+import { loadBundle, readBundleFiles, sha256Hex, tf, argmax, maxAbsDiff } from './tfjs_bundle_io.mjs';
 
 const fixtureDir = process.env.KILN_BUNDLE_FIXTURE_DIR;
 assert.ok(fixtureDir, 'KILN_BUNDLE_FIXTURE_DIR is not set; run this suite through ctest');
@@ -49,7 +51,7 @@ for (const name of Object.keys(cases.bundles)) {
     assert.deepEqual(hashes, expected.weight_sha256);
   });
 
-  test(`${name}: preprocess.js encodes like the C++ encoder`, async () => {
+  test(`${name}: preprocess.json with Kiln's library encodes like the C++ encoder`, async () => {
     const { preprocess } = await bundle(name);
     cases.texts.forEach((text, i) => assert.deepEqual(preprocess(text), expected.ids[i], `text ${i}`));
   });
@@ -101,35 +103,31 @@ test('float32 loads over HTTP as a browser would, with the same result', async (
   }
 });
 
-test("preprocess.js's predict helper ranks the classes", async () => {
+test("the library's predict ranks the classes", async () => {
   const { model, kiln, manifest, predict } = await bundle('float32');
-  const encode = kiln.createPreprocessor(readFileSync(join(fixtureDir, 'float32', 'vocab.json'), 'utf8'));
   const text = cases.texts[0];
-  const top = kiln.predict(tf, model, encode, text, 3);
+  const top = kiln.predict(tf, model, text, 3);
   const probabilities = predict([text])[0];
   assert.equal(top.length, 3);
   assert.equal(top[0].label, manifest.classes[argmax(probabilities)]);
   assert.ok(top[0].probability >= top[1].probability && top[1].probability >= top[2].probability);
-  assert.equal(kiln.MAX_LENGTH, manifest.preprocessing.max_length);
-  assert.deepEqual(Array.from(kiln.CLASSES), manifest.classes);
+  assert.equal(kiln.maxLength, manifest.preprocessing.max_length);
+  assert.deepEqual(kiln.classes, manifest.classes);
 });
 
-test('preprocess.js refuses the vocabulary of another bundle', async () => {
-  const { kiln } = await bundle('float32');
+test("preprocess.json refuses the vocabulary of another bundle", () => {
+  const own = readFileSync(join(fixtureDir, 'float32', 'preprocess.json'), 'utf8');
   const otherVocab = readFileSync(join(fixtureDir, cases.bundles['flatten-float32'].dir, 'vocab.json'), 'utf8');
-  assert.throws(() => kiln.createPreprocessor(otherVocab), /does not belong to this bundle/);
+  assert.throws(() => createPreprocessor(own, otherVocab), /does not belong to this bundle/);
 });
 
-test('preprocess.js is a classic ES5 script', () => {
-  const source = readFileSync(join(fixtureDir, 'float32', 'preprocess.js'), 'utf8');
-  assert.doesNotMatch(source, /^\s*(import|export)\b/m);
-  // A coarse check for syntax old browsers lack, on the code without comments.
-  const code = source.replace(/^\s*\/\/.*$/gm, '').replace(/\s\/\/ .*$/gm, '');
-  for (const [feature, pattern] of [['arrow function', /=>/], ['template literal', /`/],
-    ['let/const', /\b(let|const)\s/], ['class', /\bclass\s/], ['optional chaining', /\?\./],
-    ['nullish coalescing', /\?\?/], ['spread', /\.\.\./], ['lookbehind', /\(\?<[=!]/]]) {
-    assert.doesNotMatch(code, pattern, `preprocess.js uses ${feature}`);
+test('a bundle of format 2 carries no code: its files are JSON and weight shards', () => {
+  for (const { dir } of Object.values(cases.bundles)) {
+    const { manifest } = readBundleFiles(join(fixtureDir, dir));
+    assert.equal(manifest.format_version, 2);
+    for (const { path } of manifest.files) {
+      assert.match(path, /^(model|vocab|preprocess|idf)\.json$|^group1-shard\d+of\d+\.bin$/, `${dir}/${path}`);
+    }
+    assert.ok(manifest.files.some((file) => file.path === 'preprocess.json'), `${dir} has preprocess.json`);
   }
-  const kiln = runPreprocessScript(source);
-  assert.equal(kiln.SPEC_VERSION, 'kiln-text-1');
 });

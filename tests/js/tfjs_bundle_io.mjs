@@ -1,24 +1,20 @@
 // Loads a Kiln bundle directory (docs/bundle.md) in node with the real
 // @tensorflow/tfjs, the way a web page would: every file checked against
-// manifest.json, the model through tf.loadLayersModel, text through the
-// bundle's own preprocess.js. Shared by the parity suites.
-//
-// Plain node tfjs has no file:// loader, so bundleIOHandler reads model.json
-// and the shards itself and hands them over exactly as the http loader
-// would: all groups' shards concatenated in manifest order.
+// manifest.json, the model through tf.loadLayersModel with the IOHandler the
+// sync library and npm packages use (clients/sync/layers-model-io.js), text
+// through Kiln's library as shipped (clients/text/kiln-preprocess.js) reading
+// the bundle's preprocess.json. Shared by the parity suites.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import vm from 'node:vm';
 
 import * as tf from '@tensorflow/tfjs';
 
+import { layersModelHandler } from '../../clients/sync/layers-model-io.js';
+import { createPreprocessor } from '../../clients/text/kiln-preprocess.js';
+
 function sha256Hex(bytes) {
   return createHash('sha256').update(bytes).digest('hex');
-}
-
-function toArrayBuffer(buffer) {
-  return buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength);
 }
 
 // manifest.json and the files it lists, each verified: Map path -> Buffer.
@@ -39,41 +35,6 @@ export function readBundleFiles(dir) {
   return { manifest, files };
 }
 
-// A tf.io.IOHandler over bundle files already read (Map path -> Buffer).
-export function bundleIOHandler(files) {
-  return {
-    async load() {
-      const modelJson = JSON.parse(files.get('model.json').toString('utf8'));
-      const weightSpecs = [];
-      const shards = [];
-      for (const group of modelJson.weightsManifest) {
-        weightSpecs.push(...group.weights);
-        for (const path of group.paths) {
-          if (!files.has(path)) throw new Error(`model.json lists ${path}, which the bundle lacks`);
-          shards.push(files.get(path));
-        }
-      }
-      return {
-        modelTopology: modelJson.modelTopology,
-        format: modelJson.format,
-        generatedBy: modelJson.generatedBy,
-        convertedBy: modelJson.convertedBy,
-        weightSpecs,
-        weightData: toArrayBuffer(Buffer.concat(shards)),
-      };
-    },
-  };
-}
-
-// Runs preprocess.js as a classic script in a fresh global scope, as a
-// browser's <script> tag would; returns its KilnPreprocess global.
-export function runPreprocessScript(source) {
-  const context = vm.createContext({});
-  vm.runInContext(source, context, { filename: 'preprocess.js' });
-  if (context.KilnPreprocess === undefined) throw new Error('preprocess.js defines no KilnPreprocess');
-  return context.KilnPreprocess;
-}
-
 // Rows per model.predict call: a tfidf row is VOCAB_SIZE floats.
 const BATCH = 64;
 
@@ -81,20 +42,19 @@ const BATCH = 64;
 // (readBundleFiles; Map path -> Buffer):
 //   model       the tf.LayersModel
 //   manifest    manifest.json, parsed
-//   kiln        preprocess.js's KilnPreprocess
+//   kiln        createPreprocessor's result for the bundle's preprocess.json
 //   preprocess  text -> the model's input: a plain array of max_length ids,
 //               or for a tfidf model (idf.json) a Float32Array of vocab_size
 //   predictInputs  rows of such inputs -> probabilities, a Float32Array each
 //   predict     texts -> probabilities, one Float32Array per text
 export async function loadBundleFiles(manifest, files) {
-  const model = await tf.loadLayersModel(bundleIOHandler(files));
-  const kiln = runPreprocessScript(files.get('preprocess.js').toString('utf8'));
+  const model = await tf.loadLayersModel(
+    layersModelHandler(JSON.parse(files.get('model.json').toString('utf8')), (path) => files.get(path)));
   const idf = files.has('idf.json') ? files.get('idf.json').toString('utf8') : undefined;
-  const encode = kiln.createPreprocessor(files.get('vocab.json').toString('utf8'), idf);
-  // Copies: the script's arrays belong to its own realm.
-  const tfidf = kiln.ARCHITECTURE === 'tfidf';
-  const preprocess = tfidf ? (text) => new Float32Array(encode(text))
-    : (text) => Array.from(encode(text));
+  const kiln = createPreprocessor(files.get('preprocess.json').toString('utf8'),
+    files.get('vocab.json').toString('utf8'), idf);
+  const tfidf = kiln.input === 'tfidf';
+  const preprocess = kiln.preprocess;
   const width = tfidf ? manifest.preprocessing.vocab_size : manifest.preprocessing.max_length;
   const classes = manifest.classes.length;
   const predictInputs = (rows) => {

@@ -1,9 +1,9 @@
 // K4's and K10's parity bar on trained models and real posts: bundles of the
 // seed article's classifier and of the tfidf model, trained in libtorch on
 // 20 Newsgroups (tests/model/trained_bundle_fixture.cc), loaded with the real
-// @tensorflow/tfjs; 500 test posts preprocessed by each bundle's own
-// preprocess.js.
-//   - preprocess.js gives the C++ encoder's ids for every post, or for a
+// @tensorflow/tfjs; 500 test posts preprocessed by Kiln's library
+// (clients/text) from each bundle's preprocess.json.
+//   - Kiln's library gives the C++ encoder's ids for every post, or for a
 //     tfidf bundle the C++ TF-IDF features (same ids, values within 1e-7);
 //   - every bundle: tfjs's probabilities equal libtorch's on the same
 //     bundle (float32 within 1e-5; the C++ reader dequantizes like tfjs);
@@ -89,7 +89,7 @@ for (const name of Object.keys(cases.bundles)) {
     const { model, manifest, kiln } = await bundle(name);
     assert.equal(manifest.model.weight_encoding, encoding);
     assert.equal(manifest.model.architecture ?? 'article', expected.architecture);
-    assert.equal(kiln.ARCHITECTURE, expected.architecture);
+    assert.equal(kiln.input, tfidf ? 'tfidf' : 'ids');
     assert.deepEqual(manifest.classes, cases.classes);
     const width = tfidf ? manifest.preprocessing.vocab_size : manifest.preprocessing.max_length;
     assert.deepEqual(model.inputs[0].shape, [null, width]);
@@ -97,7 +97,7 @@ for (const name of Object.keys(cases.bundles)) {
   });
 
   if (tfidf) {
-    test(`${name}: preprocess.js gives the C++ TF-IDF features of all 500 posts`, async (t) => {
+    test(`${name}: Kiln's library gives the C++ TF-IDF features of all 500 posts`, async (t) => {
       const { preprocess } = await bundle(name);
       let max = 0;
       cases.texts.forEach((text, i) => {
@@ -106,7 +106,7 @@ for (const name of Object.keys(cases.bundles)) {
       t.diagnostic(`${name}: max |JS - C++| over the features of 500 posts = ${max}`);
     });
   } else {
-    test(`${name}: preprocess.js encodes all 500 posts like the C++ encoder`, async () => {
+    test(`${name}: Kiln's library encodes all 500 posts like the C++ encoder`, async () => {
       const { preprocess } = await bundle(name);
       cases.texts.forEach((text, i) =>
         assert.deepEqual(preprocess(text), cases.ids[i], `post ${i}`));

@@ -1,5 +1,6 @@
 // Bundles the reader must refuse, and inputs the writer must refuse, each
 // with an error that names the file and the problem.
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -106,8 +107,40 @@ TEST(BundleReaderTest, RefusesATraversingPathInTheManifest) {
 
 TEST(BundleReaderTest, RefusesANewerFormatVersion) {
   BundleFiles files = SmallBundle();
+  EditJson(&files, kManifestFile, [](nlohmann::json& m) { m["format_version"] = 3; });
+  ExpectError(files, absl::StatusCode::kFailedPrecondition, "format_version 3, this build reads 1 to 2");
+}
+
+// Versions published before format 2 still read (kiln predict of an old
+// version): their preprocess.js is only checked against its digest.
+TEST(BundleReaderTest, ReadsAFormat1BundleWithItsPreprocessScript) {
+  BundleFiles files = SmallBundle();
+  files.erase(kPreprocessFile);
+  files[kFormat1PreprocessFile] = "var KilnPreprocess = {};\n";
+  BundleManifest manifest = *ParseManifest(files.at(kManifestFile));
+  manifest.format_version = 1;
+  for (BundleFileEntry& entry : manifest.files) {
+    if (entry.path == kPreprocessFile) entry.path = kFormat1PreprocessFile;
+  }
+  std::sort(manifest.files.begin(), manifest.files.end(),
+            [](const BundleFileEntry& a, const BundleFileEntry& b) { return a.path < b.path; });
+  files[kManifestFile] = ManifestToJson(manifest);
+  Rehash(&files);
+  const absl::StatusOr<Bundle> bundle = ReadBundle(files);
+  ASSERT_TRUE(bundle.ok()) << bundle.status();
+  EXPECT_EQ(bundle->manifest.format_version, 1);
+
+  // A format 2 bundle must have preprocess.json.
   EditJson(&files, kManifestFile, [](nlohmann::json& m) { m["format_version"] = 2; });
-  ExpectError(files, absl::StatusCode::kFailedPrecondition, "format_version 2");
+  ExpectError(files, absl::StatusCode::kInvalidArgument, "does not list preprocess.json");
+}
+
+TEST(BundleReaderTest, RefusesAPreprocessFileThatDisagreesWithTheManifest) {
+  BundleFiles files = SmallBundle();
+  EditJson(&files, kPreprocessFile, [](nlohmann::json& p) { p["max_length"] = 7; });
+  Rehash(&files);
+  ExpectError(files, absl::StatusCode::kInvalidArgument,
+              "preprocess.json \"max_length\" is 7, manifest.json says 6");
 }
 
 TEST(BundleReaderTest, RefusesAnotherPreprocessingSpec) {

@@ -8,7 +8,6 @@
 #include <tuple>
 #include <vector>
 
-#include "absl/strings/match.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -106,8 +105,8 @@ TEST_P(RoundTripTest, ReadsBackWhatWasWritten) {
   EXPECT_EQ(manifest.lineage, Metadata(encoding).lineage);
   std::vector<std::string> listed;
   for (const BundleFileEntry& entry : manifest.files) listed.push_back(entry.path);
-  EXPECT_EQ(listed, (std::vector<std::string>{"group1-shard1of1.bin", "model.json", "preprocess.js",
-                                              "vocab.json"}));
+  EXPECT_EQ(listed, (std::vector<std::string>{"group1-shard1of1.bin", "model.json",
+                                              "preprocess.json", "vocab.json"}));
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -158,11 +157,11 @@ TEST_P(TfidfRoundTripTest, ReadsBackWhatWasWritten) {
   std::vector<std::string> listed;
   for (const BundleFileEntry& entry : bundle->manifest.files) listed.push_back(entry.path);
   EXPECT_EQ(listed, (std::vector<std::string>{"group1-shard1of1.bin", "idf.json", "model.json",
-                                              "preprocess.js", "vocab.json"}));
-  // The script that feeds this model its TF-IDF features.
-  const std::string& script = files->at(kPreprocessFile);
-  EXPECT_TRUE(absl::StrContains(script, "var ARCHITECTURE = 'tfidf';"));
-  EXPECT_TRUE(absl::StrContains(script, "var VOCAB_SIZE = 300;"));
+                                              "preprocess.json", "vocab.json"}));
+  // What tells the browser's library to feed this model TF-IDF features.
+  const nlohmann::json preprocess = nlohmann::json::parse(files->at(kPreprocessFile));
+  EXPECT_EQ(preprocess["input"], "tfidf");
+  EXPECT_EQ(preprocess["vocab_size"], 300);
 }
 
 INSTANTIATE_TEST_SUITE_P(Encodings, TfidfRoundTripTest,
@@ -236,7 +235,7 @@ TEST(BundleWriterTest, ManifestListsEveryOtherFileWithSizeAndSha256) {
   ASSERT_TRUE(files.ok());
   const nlohmann::json manifest = nlohmann::json::parse(files->at(kManifestFile));
   EXPECT_EQ(manifest["format"], "kiln-bundle");
-  EXPECT_EQ(manifest["format_version"], 1);
+  EXPECT_EQ(manifest["format_version"], 2);
   EXPECT_EQ(manifest["preprocessing"]["max_length"], 12);
   EXPECT_EQ(manifest["model"]["weight_encoding"], "uint8");
   EXPECT_EQ(manifest["files"].size(), files->size() - 1);
@@ -268,19 +267,20 @@ TEST(BundleWriterTest, ModelJsonIsALayersModel) {
   EXPECT_TRUE(weight["quantization"]["scale"].is_number());
 }
 
-TEST(BundleWriterTest, PreprocessScriptCarriesTheModelsConstants) {
+TEST(BundleWriterTest, PreprocessFileCarriesTheModelsConstants) {
   const testing::TestModel model = testing::MakeTestModel(SmallShape(), 3);
   const absl::StatusOr<BundleFiles> files = WriteBundle(
       model.weights, model.classes, model.vocabulary, Metadata(WeightEncoding::kFloat32));
   ASSERT_TRUE(files.ok());
-  const std::string& script = files->at(kPreprocessFile);
-  EXPECT_TRUE(absl::StrContains(script, "var ARCHITECTURE = 'article';"));
-  EXPECT_TRUE(absl::StrContains(script, "var MAX_LENGTH = 12;"));
-  EXPECT_TRUE(absl::StrContains(script, "var VOCAB_SIZE = 300;"));
-  EXPECT_TRUE(absl::StrContains(script, "var VOCAB_SHA256 = '" + model.vocabulary.sha256() + "';"));
-  EXPECT_TRUE(absl::StrContains(script, "var SPEC_VERSION = 'kiln-text-1';"));
-  EXPECT_TRUE(absl::StrContains(script, "function tokenize(text)"));
-  EXPECT_FALSE(absl::StrContains(script, "\nexport "));
+  const nlohmann::json preprocess = nlohmann::json::parse(files->at(kPreprocessFile));
+  EXPECT_EQ(preprocess["format"], "kiln-preprocess");
+  EXPECT_EQ(preprocess["spec_version"], "kiln-text-1");
+  EXPECT_EQ(preprocess["input"], "ids");
+  EXPECT_EQ(preprocess["max_length"], 12);
+  EXPECT_EQ(preprocess["vocab_size"], 300);
+  EXPECT_EQ(preprocess["vocab_sha256"], model.vocabulary.sha256());
+  EXPECT_EQ(preprocess["classes"], model.classes);
+  EXPECT_FALSE(files->count(kFormat1PreprocessFile));
 }
 
 TEST(BundleFilesTest, DirectoryRoundTrip) {

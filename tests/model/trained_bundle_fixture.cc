@@ -212,7 +212,7 @@ absl::Status Run(const std::string& out_dir) {
                                       {"architecture", tfidf ? "tfidf" : "article"},
                                       {"weight_encoding", WeightEncodingName(fixture.encoding)},
                                       {"probabilities", Rows(*probabilities, kTopics.size())}};
-    // The features preprocess.js must give, from the idf that shipped (both
+    // The features Kiln's JavaScript library must give, from the idf that shipped (both
     // tfidf bundles carry the same).
     if (tfidf && !cases.contains("features")) {
       nlohmann::json features = nlohmann::json::array();

@@ -3,9 +3,13 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <limits>
 #include <map>
+#include <sstream>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "services/common/sha256.h"
@@ -345,7 +349,7 @@ TEST(NpmPackageTest, BundleFilesCannotReplaceOrInjectIntoTheGeneratedOnes) {
   ASSERT_TRUE(ValidateFilePath(odd_name).ok());
   const std::vector<ArchiveFile> files = {
       {"model.json", shared("{}")},          {"vocab.json", shared("[]")},
-      {"preprocess.js", shared("// js")},     {"manifest.json", shared("{}")},
+      {"preprocess.json", shared("{}")},     {"manifest.json", shared("{}")},
       {"package.json", shared("{\"name\": \"evil\"}")}, {"index.js", shared("evil()")},
       {odd_name, shared("x")}};
   kiln::v1::ModelVersion version;
@@ -363,13 +367,64 @@ TEST(NpmPackageTest, BundleFilesCannotReplaceOrInjectIntoTheGeneratedOnes) {
   EXPECT_EQ(entries.at("package/bundle/package.json"), "{\"name\": \"evil\"}");
   EXPECT_EQ(entries.at("package/bundle/index.js"), "evil()");
   EXPECT_EQ(entries.at("package/bundle/" + odd_name), "x");
-  // The odd name appears in browser.mjs only as JSON strings: its key, and
-  // a percent-encoded URL.
-  const std::string& browser = entries.at("package/browser.mjs");
-  EXPECT_EQ(browser.find("'it's"), std::string::npos);
-  EXPECT_NE(browser.find(nlohmann::json(odd_name).dump() + ": new URL(\"./bundle/it%27s%20%231%3F%27%29%3B%20alert%281%29%3B%20%28%27.bin\", import.meta.url),"),
+  // The odd name appears in model-files.mjs only as JSON strings: its key,
+  // and a percent-encoded URL.
+  const std::string& files_module = entries.at("package/model-files.mjs");
+  EXPECT_EQ(files_module.find("'it's"), std::string::npos);
+  EXPECT_NE(files_module.find(nlohmann::json(odd_name).dump() + ": new URL(\"./bundle/it%27s%20%231%3F%27%29%3B%20alert%281%29%3B%20%28%27.bin\", import.meta.url),"),
             std::string::npos)
-      << browser;
+      << files_module;
+}
+
+// A file of the repository (ctest sets KILN_SOURCE_DIR).
+std::string ReadSourceFile(const std::string& path) {
+  const char* root = std::getenv("KILN_SOURCE_DIR");
+  EXPECT_NE(root, nullptr) << "KILN_SOURCE_DIR is not set; run through ctest";
+  std::ifstream in(absl::StrCat(root == nullptr ? "." : root, "/", path), std::ios::binary);
+  std::stringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
+
+// The package's code is Kiln's, the same files as in clients/ (K12, K13):
+// nothing of it is generated, and the text library comes along.
+TEST(NpmPackageTest, CarriesKilnsLibrariesAsTheyAreInTheRepository) {
+  auto shared = [](std::string bytes) { return std::make_shared<const std::string>(std::move(bytes)); };
+  const std::vector<ArchiveFile> files = {{"model.json", shared("{}")},
+                                          {"vocab.json", shared("[]")},
+                                          {"preprocess.json", shared("{}")},
+                                          {"manifest.json", shared("{}")}};
+  kiln::v1::ModelVersion version;
+  version.set_model("news");
+  version.set_version(3);
+  absl::StatusOr<std::string> package = MakeNpmPackage(version, files);
+  ASSERT_TRUE(package.ok()) << package.status();
+  const std::map<std::string, std::string> entries = TarGzEntries(*package);
+  for (const auto& [entry, source] : {std::pair{"index.js", "clients/npm/index.js"},
+                                      std::pair{"browser.mjs", "clients/npm/browser.mjs"},
+                                      std::pair{"index.d.ts", "clients/npm/index.d.ts"},
+                                      std::pair{"text/kiln-text.js", "clients/text/kiln-text.js"},
+                                      std::pair{"text/kiln-preprocess.js", "clients/text/kiln-preprocess.js"},
+                                      std::pair{"text/package.json", "clients/text/package.json"},
+                                      std::pair{"sync/layers-model-io.js", "clients/sync/layers-model-io.js"}}) {
+    ASSERT_TRUE(entries.count(absl::StrCat("package/", entry))) << entry;
+    EXPECT_EQ(entries.at(absl::StrCat("package/", entry)), ReadSourceFile(source)) << entry;
+  }
+  EXPECT_EQ(nlohmann::json::parse(entries.at("package/sync/package.json"))["type"], "module");
+}
+
+TEST(NpmPackageTest, RefusesAFormat1Bundle) {
+  auto shared = [](std::string bytes) { return std::make_shared<const std::string>(std::move(bytes)); };
+  const std::vector<ArchiveFile> files = {{"model.json", shared("{}")},
+                                          {"vocab.json", shared("[]")},
+                                          {"preprocess.js", shared("var KilnPreprocess;")},
+                                          {"manifest.json", shared("{}")}};
+  kiln::v1::ModelVersion version;
+  version.set_model("news");
+  version.set_version(1);
+  absl::StatusOr<std::string> package = MakeNpmPackage(version, files);
+  EXPECT_EQ(package.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(package.status().message().find("format 1"), std::string::npos) << package.status();
 }
 
 }  // namespace

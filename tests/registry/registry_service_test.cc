@@ -49,7 +49,7 @@ Files Bundle(int seed) {
   return {{"model.json", absl::StrCat(R"({"format": "layers-model", "seed": )", seed, "}")},
           {"group1-shard1of1.bin", shard},
           {"vocab.json", absl::StrCat(R"(["<pad>", "<oov>", "word)", seed, "\"]")},
-          {"preprocess.js", "export const spec = 'kiln-text-1';\n"}};
+          {"preprocess.json", R"({"format": "kiln-preprocess", "spec_version": "kiln-text-1"})"}};
 }
 
 std::string ManifestOf(const Files& files, double recall) {
@@ -264,7 +264,7 @@ TEST_F(RegistryServiceTest, VersionFilesAreImmutableTypedAndCorsEnabled) {
       {"model.json", "application/json"},
       {"group1-shard1of1.bin", "application/octet-stream"},
       {"vocab.json", "application/json"},
-      {"preprocess.js", "application/octet-stream"}};
+      {"preprocess.json", "application/json"}};
   for (const auto& [path, bytes] : files) {
     auto response = Get("/v1/models/news/versions/1/" + path);
     ASSERT_TRUE(response) << path;
@@ -475,10 +475,10 @@ TEST_F(RegistryServiceTest, WrongSha256MissingAndUnknownFilesAreRefused) {
 
   Files missing = Bundle(1);
   const std::string full_manifest = ManifestOf(missing, 0.9);
-  missing.erase("preprocess.js");
+  missing.erase("preprocess.json");
   auto incomplete = PublishBundle(*stub_, kWriterToken, Header("news", full_manifest), missing);
   ASSERT_FALSE(incomplete.ok());
-  EXPECT_NE(incomplete.status().message().find("preprocess.js"), std::string::npos);
+  EXPECT_NE(incomplete.status().message().find("preprocess.json"), std::string::npos);
 
   Files extra = Bundle(1);
   extra["stowaway.bin"] = "x";
@@ -498,7 +498,7 @@ TEST_F(RegistryServiceTest, IdenticalFilesAreStoredOnceAndFreedWithTheirLastVers
   ASSERT_TRUE(Publish("news", Bundle(1)).ok());
   ASSERT_TRUE(Publish("news", Bundle(2)).ok());
   ASSERT_TRUE(Publish("other", Bundle(1)).ok());
-  // Bundle(1) and Bundle(2) share the shard and preprocess.js.
+  // Bundle(1) and Bundle(2) share the shard and preprocess.json.
   EXPECT_EQ(CountRows()["blobs"], 6);
   EXPECT_EQ(CountRows()["version_files"], 12);
 
@@ -612,7 +612,7 @@ TEST_F(RegistryServiceTest, BundleTarGzHoldsEveryFileWithItsBytes) {
   // Their tag names the manifest, so a revalidation is answered before any
   // archive is built, and a built one is kept.
   const std::string etag = archive->get_header_value("ETag");
-  EXPECT_EQ(etag, absl::StrCat("\"", v1->manifest_sha256(), ".bundle.tar.gz.3\""));
+  EXPECT_EQ(etag, absl::StrCat("\"", v1->manifest_sha256(), ".bundle.tar.gz.4\""));
   auto again = Get("/v1/models/news/versions/1/bundle.tar.gz");
   ASSERT_TRUE(again);
   EXPECT_EQ(again->body, archive->body);
@@ -624,7 +624,7 @@ TEST_F(RegistryServiceTest, BundleTarGzHoldsEveryFileWithItsBytes) {
   auto package = Get("/v1/models/news/versions/1/npm.tgz");
   ASSERT_TRUE(package);
   EXPECT_EQ(package->status, 200);
-  EXPECT_EQ(package->get_header_value("ETag"), absl::StrCat("\"", v1->manifest_sha256(), ".npm.tgz.3\""));
+  EXPECT_EQ(package->get_header_value("ETag"), absl::StrCat("\"", v1->manifest_sha256(), ".npm.tgz.4\""));
 
   std::unique_ptr<struct archive, decltype(&archive_read_free)> reader(archive_read_new(),
                                                                       archive_read_free);
@@ -643,6 +643,30 @@ TEST_F(RegistryServiceTest, BundleTarGzHoldsEveryFileWithItsBytes) {
     unpacked[archive_entry_pathname(entry)] = bytes;
   }
   EXPECT_EQ(unpacked, files);
+}
+
+// K12: bundles of format 1 (preprocess.js) published before format 2 are
+// still served file by file and as a tarball; an npm package, whose library
+// reads preprocess.json only, is refused with the reason.
+TEST_F(RegistryServiceTest, Format1BundlesAreServedButGetNoNpmPackage) {
+  Files files = Bundle(1);
+  files.erase("preprocess.json");
+  files["preprocess.js"] = "var KilnPreprocess = {};\n";
+  ASSERT_TRUE(Publish("news", files).ok());
+  auto script = Get("/v1/models/news/versions/1/preprocess.js");
+  ASSERT_TRUE(script);
+  EXPECT_EQ(script->status, 200);
+  EXPECT_EQ(script->body, files["preprocess.js"]);
+  auto archive = Get("/v1/models/news/versions/1/bundle.tar.gz");
+  ASSERT_TRUE(archive);
+  EXPECT_EQ(archive->status, 200);
+  auto package = Get("/v1/models/news/versions/1/npm.tgz");
+  ASSERT_TRUE(package);
+  EXPECT_EQ(package->status, 409);
+  EXPECT_EQ(json::parse(package->body)["error"],
+            "version 1 of model \"news\" has no preprocess.json (a bundle of format 1, whose "
+            "preprocessing is preprocess.js): npm packages are made from bundles of format 2, which "
+            "this Kiln publishes; train or publish the model again");
 }
 
 TEST_F(RegistryServiceTest, DownloadVersionStreamsTheFilesOfAnAlias) {

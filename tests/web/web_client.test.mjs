@@ -6,12 +6,16 @@
 // One browser page lives through the tests in order: first visit, offline
 // reload, short texts offline, a new version picked up when back online, a
 // corrupted download, a version that does not fit a small storage quota,
-// a second tab syncing beside it (K12). The quickstart's model has the default architecture,
-// tfidf (K10): its idf.json travels, is stored and is used like the rest.
+// a second tab syncing beside it, a bundle whose preprocessing spec the
+// library does not implement (K12), all under the page's own strict
+// Content-Security-Policy (no 'unsafe-eval'). The quickstart's model has the
+// default architecture, tfidf (K10): its idf.json travels, is stored and is
+// used like the rest.
 // Screenshots go to $KILN_BINARY_DIR/tests/web/artifacts.
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -33,13 +37,13 @@ satellite they were supposed to deploy is waiting at the Cape, and the moon
 and Mars missions lost funding. Does anyone know the new launch date, and
 whether the solid rocket boosters are the redesigned ones?`;
 
-// Texts for the npm package check, one per a few topics.
-const NPM_TEXTS = [
-  SPACE_POST,
-  'My 1991 Honda needs new brakes and the dealer wants too much; is it worth changing the engine oil myself?',
-  'The goalie made forty saves and the Penguins won in overtime; playoff hockey at its best.',
-  'Doctors say the new treatment helps patients with chronic pain, but the side effects of the drug worry me.',
-];
+// The parity check of K12: this many test posts of the quickstart's model,
+// spread over its topics, must get kiln predict's top topic from the page,
+// the npm package in node and the package's browser.mjs.
+const PARITY_POSTS = 100;
+// JavaScript that evaluates strings as code; none of Kiln's shipped files
+// may hold it.
+const EVAL_PATTERN = /\beval\s*\(|\bFunction\s*\(|\b(setTimeout|setInterval)\s*\(\s*['"`]/;
 
 let stack;
 let browser;
@@ -49,6 +53,8 @@ const requests = [];
 // The npm package's consumer project, and the version it holds.
 let npmDir;
 let npmVersion;
+// {texts, cli}: the parity posts and kiln predict's top topic of each.
+let parity;
 
 before(async () => {
   mkdirSync(artifacts, { recursive: true });
@@ -56,6 +62,13 @@ before(async () => {
   promote(1);
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
   context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+  // Every page of the context records what its CSP blocked.
+  await context.addInitScript(() => {
+    window.cspViolations = [];
+    document.addEventListener('securitypolicyviolation', (event) => {
+      window.cspViolations.push(`${event.violatedDirective} blocked ${event.blockedURI || 'inline code'}`);
+    });
+  });
   page = await context.newPage();
   watch(page);
 });
@@ -167,6 +180,15 @@ test('first visit online: the model syncs and classifies a sci.space post', asyn
   assert.deepEqual(fileRequests(1, 0), Object.fromEntries(v1.files.map((file) => [file.path, 1])));
   assert.equal(await page.evaluate(() => window.kilnApp.sync.current.manifest.model.architecture),
     'tfidf');
+  // The page runs under its own strict CSP, and nothing was blocked.
+  const csp = await page.getAttribute('meta[http-equiv="Content-Security-Policy"]', 'content');
+  assert.match(csp, /script-src 'self' 'wasm-unsafe-eval'/);
+  assert.doesNotMatch(csp, /'unsafe-eval'|'unsafe-inline'/);
+  assert.deepEqual(await page.evaluate(() => window.cspViolations), []);
+  const timings = await page.evaluate(() => window.kilnApp.timings);
+  assert.equal(typeof timings.lastByteToFirstPrediction, 'number');
+  console.log(`# first visit (tfjs backend ${await page.evaluate(() => window.tf.getBackend())}): last byte of the ` +
+              `download to first prediction ${timings.lastByteToFirstPrediction.toFixed(0)} ms`);
   // The service worker must hold the shell before the network goes away.
   await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
   await page.screenshot({ path: join(artifacts, 'first-visit.png'), fullPage: true });
@@ -270,6 +292,7 @@ test('offline: a reload loads the page and predicts from storage', async () => {
     assert.equal(result.top, 'sci.space', `the ${backend} backend ranks the post as the page does`);
   }
   assert.ok(!backends.wasm.error, `the WASM backend starts: ${backends.wasm.error}`);
+  assert.deepEqual(await page.evaluate(() => window.cspViolations), [], 'every backend runs under the CSP');
   await page.screenshot({ path: join(artifacts, 'offline.png'), fullPage: true });
 });
 
@@ -297,7 +320,7 @@ test('back online, the page switches to a new version without a reload, download
   const changed = await changedFiles(1, 2);
   assert.ok(changed.some((path) => path.startsWith('group1-shard')),
     `the weights changed: ${changed}`);
-  assert.ok(!changed.includes('vocab.json') && !changed.includes('preprocess.js') &&
+  assert.ok(!changed.includes('vocab.json') && !changed.includes('preprocess.json') &&
             !changed.includes('idf.json'), `same vocabulary and idf: ${changed}`);
 
   await page.evaluate(() => { window.notReloaded = true; });
@@ -305,6 +328,8 @@ test('back online, the page switches to a new version without a reload, download
   await context.setOffline(false);
   await waitForSync(() => window.kilnApp.sync.current?.version === 2 && window.kilnApp.sync.state.status === 'up-to-date');
   assert.equal(await page.evaluate(() => window.notReloaded), true, 'the page was not reloaded');
+  console.log('# update to version 2: last byte of the download to first prediction ' +
+              `${(await page.evaluate(() => window.kilnApp.timings.lastByteToFirstPrediction)).toFixed(0)} ms`);
   assert.deepEqual(fileRequests(2, from), Object.fromEntries(changed.map((path) => [path, 1])));
   assert.equal(await page.textContent('#model-version'), '2');
   assert.match(await page.textContent('#sync'), /up to date \(version 2\)/);
@@ -527,8 +552,119 @@ test('a ?registry= the page does not list is refused; the page keeps its own ori
   }
 });
 
+// K12: the registry may run a newer Kiln than the app. A bundle whose
+// preprocess.json names a spec version this library does not implement is
+// refused with that reason, and the version in use goes on predicting. The
+// registry publishes only what this build writes, so the test plays the
+// newer registry: it answers the alias's manifest and that version's
+// preprocess.json as one would (the manifest lists the file's true size
+// and sha256, so only the spec check can refuse it).
+test('a bundle of an unknown preprocessing spec is refused with its message; the version in use keeps predicting', async () => {
+  const using = (await syncState()).version;
+  const other = using - 1;
+  assert.ok(other >= 1);
+  promote(other);
+  const filesUrl = `${stack.httpBase}/v1/models/news/versions/${other}/preprocess.json`;
+  const newer = JSON.stringify({ ...(await (await fetch(filesUrl)).json()), spec_version: 'kiln-text-99' });
+  const entry = { path: 'preprocess.json', size: Buffer.byteLength(newer),
+    sha256: createHash('sha256').update(newer).digest('hex') };
+  const aliasUrl = `${stack.httpBase}/v1/models/news/aliases/${ALIAS}/manifest.json`;
+  await page.route(aliasUrl, async (route) => {
+    const response = await route.fetch();
+    const manifestJson = await response.json();
+    manifestJson.files = manifestJson.files.map((file) => (file.path === entry.path ? entry : file));
+    const headers = { ...response.headers() };
+    delete headers.etag;  // the registry's ETag is the sha256 of the manifest it sent
+    await route.fulfill({ response, headers, body: JSON.stringify(manifestJson) });
+  });
+  await page.route(filesUrl, (route) => route.fulfill({ status: 200, contentType: 'application/json', body: newer }));
+  try {
+    await page.click('#check');
+    await waitForSync(() => window.kilnApp.sync.state.status === 'failed');
+    const state = await syncState();
+    assert.equal(state.error, `version ${other} does not load: the bundle's text preprocessing is kiln-text-99, ` +
+      "and this library implements kiln-text-1 only: update the app's Kiln libraries (clients/sync, clients/text) " +
+      'to one that implements it');
+    assert.equal(state.version, using);
+    assert.match(await page.textContent('#sync'), new RegExp(`Update failed: .*kiln-text-99.*Still using version ${using}\\.`));
+    assert.equal(await page.textContent('#model-version'), String(using));
+    assert.equal(await topTopic(SPACE_POST), cliTopTopic(using, SPACE_POST));
+    await page.screenshot({ path: join(artifacts, 'unknown-spec.png'), fullPage: true });
+  } finally {
+    await page.unrouteAll();
+    promote(using);
+  }
+  await page.click('#check');
+  await waitForSync((v) => window.kilnApp.sync.state.status === 'up-to-date' && window.kilnApp.sync.current?.version === v,
+    using);
+});
+
+// K12's parity check, first part: test posts of every topic of the model,
+// the page against kiln predict. The npm package's checks below reuse them.
+test(`the page gives ${PARITY_POSTS} test posts the top topic kiln predict gives`, async () => {
+  const version = (await syncState()).version;
+  const { categories, years } = (await manifest(version)).lineage.test_dataset;
+  const yearRanges = years.map((range) => `${range.first}-${range.last}`).join(',');
+  const perTopic = Math.ceil(PARITY_POSTS / categories.length);
+  const texts = [];
+  for (const category of categories) {
+    const listed = stack.run(['posts', '--categories', category, '--years', yearRanges, '--limit', String(perTopic)]);
+    assert.equal(listed.status, 0, listed.stderr);
+    texts.push(...listed.stdout.trim().split('\n').map((line) => JSON.parse(line).text));
+  }
+  texts.length = Math.min(texts.length, PARITY_POSTS);
+  assert.equal(texts.length, PARITY_POSTS);
+  const file = join(artifacts, 'parity-posts.jsonl');
+  writeFileSync(file, texts.map((text) => JSON.stringify({ text })).join('\n') + '\n');
+  const predicted = stack.run(['--json', 'predict', `news:${version}`, '--file', file, '-k', '1']);
+  assert.equal(predicted.status, 0, predicted.stderr);
+  const cli = predicted.stdout.trim().split('\n').map((line) => JSON.parse(line).topics[0].topic);
+  const inPage = await page.evaluate((list) => list.map((text) => window.kilnApp.sync.predict(text, 1)[0].label), texts);
+  assert.deepEqual(inPage, cli);
+  parity = { version, file, cli };
+});
+
+// The JavaScript the app and the npm package ship, as served and packed,
+// evaluates no string as code: the page's CSP could not allow it anyway.
+// The web app's tfjs bundles included (the ES2017 builds: the ES5 ones'
+// polyfills call eval).
+test('no eval in the JavaScript Kiln ships (the web app as served, the npm package as packed)', async () => {
+  const served = ['app.js', 'sw.js', 'vendor/sync/kiln-sync.js', 'vendor/sync/layers-model-io.js',
+    'vendor/text/kiln-text.js', 'vendor/text/kiln-preprocess.js', 'vendor/tf.es2017.min.js',
+    'vendor/tf-backend-wasm.es2017.min.js'];
+  const sources = {};
+  for (const path of served) {
+    const response = await fetch(`${stack.httpBase}/${path}`);
+    assert.equal(response.status, 200, path);
+    sources[`web app: ${path}`] = await response.text();
+  }
+  const version = (await syncState()).version;
+  const response = await fetch(`${stack.httpBase}/v1/models/news/versions/${version}/npm.tgz`);
+  assert.equal(response.status, 200);
+  const unpacked = mkdtempSync(join(tmpdir(), 'kiln-npm-grep-'));
+  try {
+    writeFileSync(join(unpacked, 'package.tgz'), Buffer.from(await response.arrayBuffer()));
+    const untar = spawnSync('tar', ['-xzf', 'package.tgz'], { cwd: unpacked, encoding: 'utf8' });
+    assert.equal(untar.status, 0, untar.stderr);
+    const walk = (dir) => readdirSync(dir).flatMap((name) => {
+      const path = join(dir, name);
+      return statSync(path).isDirectory() ? walk(path) : [path];
+    });
+    const code = walk(join(unpacked, 'package')).filter((path) => /\.(js|mjs|cjs)$/.test(path));
+    assert.ok(code.length >= 6, `the package holds its code: ${code}`);
+    for (const path of code) sources[`npm package: ${path.slice(unpacked.length + 1)}`] = readFileSync(path, 'utf8');
+  } finally {
+    rmSync(unpacked, { recursive: true, force: true });
+  }
+  for (const [name, source] of Object.entries(sources)) {
+    assert.doesNotMatch(source, EVAL_PATTERN, name);
+  }
+});
+
 test('npm.tgz installs with npm and predicts the same top topic as kiln predict', async () => {
+  assert.ok(parity, 'needs the parity posts of the page test');
   npmVersion = (await (await fetch(`${stack.httpBase}/v1/models/news`)).json()).aliases[ALIAS];
+  assert.equal(npmVersion, parity.version);
   const response = await fetch(`${stack.httpBase}/v1/models/news/versions/${npmVersion}/npm.tgz`);
   assert.equal(response.status, 200);
   assert.match(response.headers.get('content-disposition'), new RegExp(`kiln-model-news-${npmVersion}\\.0\\.0\\.tgz`));
@@ -545,19 +681,20 @@ test('npm.tgz installs with npm and predicts the same top topic as kiln predict'
   assert.deepEqual(installedPackage.peerDependencies, { '@tensorflow/tfjs': '^4.0.0' });
 
   writeFileSync(join(npmDir, 'predict.cjs'), `
+    const fs = require('fs');
     const model = require('kiln-model-news');
     (async () => {
-      const texts = JSON.parse(process.argv[2]);
+      const texts = fs.readFileSync(process.argv[2], 'utf8').trim().split('\\n').map((line) => JSON.parse(line).text);
       const tops = [];
       for (const text of texts) tops.push((await model.predict(text, 1))[0].label);
       console.log(JSON.stringify({ version: model.VERSION, tops }));
     })().catch((error) => { console.error(error); process.exit(1); });
   `);
-  const predicted = spawnSync('node', ['predict.cjs', JSON.stringify(NPM_TEXTS)], { cwd: npmDir, encoding: 'utf8' });
+  const predicted = spawnSync('node', ['predict.cjs', parity.file], { cwd: npmDir, encoding: 'utf8' });
   assert.equal(predicted.status, 0, predicted.stderr);
   const fromPackage = JSON.parse(predicted.stdout.trim().split('\n').pop());
   assert.equal(fromPackage.version, npmVersion);
-  assert.deepEqual(fromPackage.tops, NPM_TEXTS.map((text) => cliTopTopic(npmVersion, text)));
+  assert.deepEqual(fromPackage.tops, parity.cli);
 });
 
 // What a bundler does with browser.mjs, minus the bundler: the installed
@@ -586,9 +723,9 @@ test('the package\'s browser.mjs predicts the same in Chromium', async () => {
       const result = [];
       for (const text of texts) result.push((await model.predict(text, 1))[0].label);
       return { version: model.VERSION, tops: result };
-    }, NPM_TEXTS);
+    }, readFileSync(parity.file, 'utf8').trim().split('\n').map((line) => JSON.parse(line).text));
     assert.equal(tops.version, npmVersion);
-    assert.deepEqual(tops.tops, NPM_TEXTS.map((text) => cliTopTopic(npmVersion, text)));
+    assert.deepEqual(tops.tops, parity.cli);
   } finally {
     await consumer.close();
   }

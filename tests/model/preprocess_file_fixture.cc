@@ -1,9 +1,9 @@
-// kiln_preprocess_script_fixture OUT_DIR: the inputs of
-// tests/js/preprocess_script.test.mjs, which runs generated preprocess.js
-// scripts. From the hand-written short texts (tests/data/short-texts.json) it
+// kiln_preprocess_file_fixture OUT_DIR: the inputs of
+// tests/js/preprocess_file.test.mjs, which reads preprocess.json files with
+// the JavaScript library as shipped. From the hand-written short texts (tests/data/short-texts.json) it
 // builds a vocabulary and the idf of their encoded ids, and writes
-//   OUT_DIR/tfidf/preprocess.js    BuildPreprocessScript(kTfidf, ...)
-//   OUT_DIR/article/preprocess.js  BuildPreprocessScript(kIds, ...)
+//   OUT_DIR/tfidf/preprocess.json    PreprocessFileJson of a tfidf model
+//   OUT_DIR/article/preprocess.json  PreprocessFileJson of an article model
 //   OUT_DIR/vocab.json, idf.json   in their bundle forms (docs/bundle.md)
 //   OUT_DIR/cases.json             {"classes", "texts", "ids", "features"}:
 //                                  texts with their ids and TF-IDF features
@@ -23,8 +23,9 @@
 #include "absl/strings/str_join.h"
 #include "nlohmann/json.hpp"
 #include "services/model/idf_file.h"
-#include "services/model/preprocess_script.h"
+#include "services/model/preprocess_file.h"
 #include "services/text/encoder.h"
+#include "services/text/spec.h"
 #include "services/text/tfidf.h"
 #include "services/text/tokenizer.h"
 #include "services/text/vocabulary.h"
@@ -93,12 +94,17 @@ absl::Status Run(const std::string& out_dir) {
     feature_rows.push_back({{"ids", features.ids}, {"values", features.values}});
   }
 
-  for (const auto& [dir, input] : {std::pair{"tfidf", ModelInput::kTfidf},
-                                   std::pair{"article", ModelInput::kIds}}) {
-    absl::StatusOr<std::string> script =
-        BuildPreprocessScript(input, kMaxLength, *vocabulary, classes);
-    if (!script.ok()) return script.status();
-    if (absl::Status s = WriteFile(absl::StrCat(out_dir, "/", dir, "/preprocess.js"), *script);
+  for (const auto& [dir, architecture] : {std::pair{"tfidf", Architecture::kTfidf},
+                                          std::pair{"article", Architecture::kArticle}}) {
+    BundleManifest manifest;
+    manifest.classes = classes;
+    manifest.spec_version = text::kSpecVersion;
+    manifest.vocab_sha256 = vocabulary->sha256();
+    manifest.shape.architecture = architecture;
+    manifest.shape.max_length = kMaxLength;
+    manifest.shape.vocab_size = vocabulary->size();
+    if (absl::Status s = WriteFile(absl::StrCat(out_dir, "/", dir, "/preprocess.json"),
+                                   PreprocessFileJson(manifest));
         !s.ok()) {
       return s;
     }
@@ -126,7 +132,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (absl::Status status = kiln::model::Run(argv[1]); !status.ok()) {
-    std::fprintf(stderr, "kiln_preprocess_script_fixture: %s\n", status.ToString().c_str());
+    std::fprintf(stderr, "kiln_preprocess_file_fixture: %s\n", status.ToString().c_str());
     return 1;
   }
   return 0;
