@@ -18,6 +18,9 @@ void AddServiceOptions(CLI::App& app, ServiceConfig& config, const std::string& 
       ->envname("KILN_NO_AUTH");
   AddOption(app, "log-level", config.log_level, "KILN_LOG_LEVEL", "debug, info, warning or error")
       ->check(CLI::IsMember({"debug", "info", "warning", "error"}));
+  AddOption(app, "log-format", config.log_format, "KILN_LOG_FORMAT",
+            "text (one readable line per message) or json (one JSON object per line)")
+      ->check(CLI::IsMember({"text", "json"}));
   AddOption(app, "shutdown-grace", config.shutdown_grace_seconds, "KILN_SHUTDOWN_GRACE",
             "seconds to let RPCs in flight finish on SIGTERM")
       ->check(CLI::Range(0, 3600));

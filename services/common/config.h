@@ -17,6 +17,7 @@ struct ServiceConfig {
   bool public_reads = false;
   bool no_auth = false;
   std::string log_level = "info";
+  std::string log_format = "text";
   int shutdown_grace_seconds = 10;
 };
 

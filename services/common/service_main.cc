@@ -32,7 +32,8 @@ std::optional<int> ServiceMain::Start(int argc, char** argv) {
     return app_.exit(error);
   }
   log::SetProgramName(name_);
-  (void)log::SetLevel(service_.log_level);  // CLI11 checked the name
+  (void)log::SetLevel(service_.log_level);  // CLI11 checked the names
+  (void)log::SetFormat(service_.log_format);
   absl::StatusOr<std::shared_ptr<const auth::Policy>> policy = MakePolicy(service_);
   if (!policy.ok()) {
     log::Error(policy.status().message());

@@ -327,6 +327,7 @@ absl::Status LeaseRun::Run() {
 void RunLease(kiln::v1::TrainingService::Stub& training, const WorkerSettings& settings,
               const kiln::v1::Lease& lease) {
   const std::string& job_id = lease.job().id();
+  const log::ScopedContext log_context("job", job_id);
   log::Info(job_id, ": rank ", lease.rank(), " of ", lease.world_size(), ", attempt ",
             lease.attempt(), lease.resume_epoch() > 0
                                  ? absl::StrCat(", resuming after epoch ", lease.resume_epoch())

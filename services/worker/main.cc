@@ -97,6 +97,7 @@ int main(int argc, char** argv) {
 
   kiln::log::SetProgramName("kiln-worker");
   (void)kiln::log::SetLevel(service.log_level);
+  (void)kiln::log::SetFormat(service.log_format);
   settings.token = client.token;
   settings.memory_budget_bytes =
       memory_gib > 0 ? static_cast<int64_t>(memory_gib * double(int64_t{1} << 30))

@@ -3,12 +3,19 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
+#include <regex>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "google/protobuf/unknown_field_set.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "kiln/v1/data.grpc.pb.h"
+#include "nlohmann/json.hpp"
 #include "services/common/auth/interceptor.h"
 #include "services/common/client.h"
+#include "services/common/log.h"
 #include "services/common/server.h"
 
 namespace kiln {
@@ -32,6 +39,7 @@ class AuthOnlyDataService final : public kiln::v1::DataService::Service {
   grpc::Status CountPosts(grpc::ServerContext* context, const kiln::v1::CountPostsRequest*,
                           kiln::v1::CountPostsResponse* response) override {
     KILN_AUTHORIZE(context);
+    log::Info("counting posts");
     response->set_total(42);
     return grpc::Status::OK;
   }
@@ -198,6 +206,33 @@ TEST_F(GrpcServerTest, ForgedVerdictHeaderIsIgnored) {
   context.AddMetadata("kiln-auth-code", "0");
   context.AddMetadata("kiln-auth-message", "");
   EXPECT_EQ(Count(context).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
+// KILN_LOG_FORMAT=json: what a handler logs carries its RPC and a request
+// id, the client's x-request-id when it is sane, one of ours otherwise, and
+// neither can be forged through the interceptor's own metadata keys.
+TEST_F(GrpcServerTest, HandlerLogLinesNameTheirRpcAndRequest) {
+  StartServer(true);
+  ASSERT_TRUE(log::SetFormat("json").ok());
+  auto count_and_log = [&](const std::vector<std::pair<std::string, std::string>>& metadata) {
+    grpc::ClientContext context;
+    for (const auto& [key, value] : metadata) context.AddMetadata(key, value);
+    ::testing::internal::CaptureStderr();
+    EXPECT_TRUE(Count(context).ok());
+    const std::string output = ::testing::internal::GetCapturedStderr();
+    const nlohmann::json line = nlohmann::json::parse(output.substr(0, output.find('\n')));
+    EXPECT_EQ(line["message"], "counting posts") << output;
+    EXPECT_EQ(line["rpc"], "/kiln.v1.DataService/CountPosts") << output;
+    return line;
+  };
+  EXPECT_EQ(count_and_log({{"x-request-id", "req-42.a_b"}})["request_id"], "req-42.a_b");
+  const nlohmann::json generated =
+      count_and_log({{"x-request-id", "not a sane id"}, {"kiln-rpc-method", "/forged"},
+                     {"kiln-request-id", "forged"}});
+  EXPECT_TRUE(std::regex_match(generated["request_id"].get<std::string>(), std::regex("[0-9a-f]{16}")))
+      << generated;
+  EXPECT_NE(count_and_log({})["request_id"], generated["request_id"]);
+  ASSERT_TRUE(log::SetFormat("text").ok());
 }
 
 }  // namespace

@@ -2,7 +2,10 @@
 
 #include <string>
 
+#include "absl/random/random.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_cat.h"
 #include "services/common/status.h"
 
@@ -13,6 +16,27 @@ namespace {
 // dropped before the verdict is written.
 constexpr char kVerdictCode[] = "kiln-auth-code";
 constexpr char kVerdictMessage[] = "kiln-auth-message";
+constexpr char kMethod[] = "kiln-rpc-method";
+constexpr char kRequestId[] = "kiln-request-id";
+// A client may name its request (x-request-id) so that its lines and ours
+// can be joined; anything else gets an id of our own.
+constexpr char kClientRequestId[] = "x-request-id";
+constexpr size_t kMaxRequestIdBytes = 64;
+
+bool IsRequestId(absl::string_view id) {
+  if (id.empty() || id.size() > kMaxRequestIdBytes) return false;
+  for (char c : id) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') return false;
+  }
+  return true;
+}
+
+std::string NewRequestId() {
+  thread_local absl::BitGen random;
+  return absl::StrFormat("%016x", absl::Uniform<uint64_t>(random));
+}
+
+std::string Value(const grpc::string_ref& ref) { return std::string(ref.data(), ref.size()); }
 
 class AuthInterceptor final : public grpc::experimental::Interceptor {
  public:
@@ -31,6 +55,15 @@ class AuthInterceptor final : public grpc::experimental::Interceptor {
   void WriteVerdict(std::multimap<grpc::string_ref, grpc::string_ref>& metadata) {
     metadata.erase(kVerdictCode);
     metadata.erase(kVerdictMessage);
+    metadata.erase(kMethod);
+    if (auto it = metadata.find(kClientRequestId); it != metadata.end() && IsRequestId(Value(it->second))) {
+      request_id_ = Value(it->second);
+    } else {
+      request_id_ = NewRequestId();
+    }
+    metadata.erase(kRequestId);
+    metadata.emplace(kMethod, method_);
+    metadata.emplace(kRequestId, request_id_);
     std::optional<absl::string_view> bearer;
     if (auto it = metadata.find("authorization"); it != metadata.end()) {
       bearer = BearerToken(absl::string_view(it->second.data(), it->second.size()));
@@ -52,6 +85,7 @@ class AuthInterceptor final : public grpc::experimental::Interceptor {
   const std::string method_;
   std::string code_;
   std::string message_;
+  std::string request_id_;
 };
 
 class AuthInterceptorFactory final
@@ -90,6 +124,17 @@ grpc::Status CheckAuthorized(const grpc::ServerContextBase& context) {
   if (code == 0) return grpc::Status::OK;
   return grpc::Status(static_cast<grpc::StatusCode>(code),
                       std::string(message_it->second.data(), message_it->second.size()));
+}
+
+std::vector<std::pair<std::string, std::string>> CallLogFields(const grpc::ServerContextBase& context) {
+  std::vector<std::pair<std::string, std::string>> fields;
+  const auto& metadata = context.client_metadata();
+  for (const char* key : {kMethod, kRequestId}) {
+    if (auto it = metadata.find(key); it != metadata.end()) {
+      fields.emplace_back(key == kMethod ? "rpc" : "request_id", Value(it->second));
+    }
+  }
+  return fields;
 }
 
 }  // namespace kiln::auth
