@@ -410,18 +410,21 @@ export class KilnSync extends EventTarget {
     const tx = this.#db.transaction(['aliases', 'versions'], 'readwrite');
     const aliases = tx.objectStore('aliases');
     const versions = tx.objectStore('versions');
+    const others = (await request(versions.getAll(IDBKeyRange.bound([this.#scope, 0], [this.#scope, Infinity]))))
+      .filter((record) => record.version !== version);
+    // Later than every other activation even when the clock stands still or
+    // went back, so that the order of use is the order of activation.
+    const activatedAt = Math.max(Date.now(), ...others.map((record) => record.activatedAt + 1));
     versions.put({
       scope: this.#scope,
       version,
       manifest: manifestText,
       shas: manifest.files.map((file) => file.sha256),
-      activatedAt: Date.now(),
+      activatedAt,
     });
     aliases.put({ scope: this.#scope, version, etag });
-    const mine = await request(versions.getAll(IDBKeyRange.bound([this.#scope, 0], [this.#scope, Infinity])));
-    mine.sort((a, b) => b.activatedAt - a.activatedAt);
-    const dropped = new Set(mine.filter((record) => record.version !== version).slice(this.#keep - 1)
-      .map((record) => record.version));
+    others.sort((a, b) => b.activatedAt - a.activatedAt);
+    const dropped = new Set(others.slice(this.#keep - 1).map((record) => record.version));
     for (const old of dropped) versions.delete([this.#scope, old]);
     await transactionDone(tx);
   }
@@ -576,10 +579,12 @@ function request(req) {
   });
 }
 
+// A failed request aborts its transaction, and only then is tx.error set:
+// waiting for the abort (not the request's error event) rejects with the
+// real error, e.g. QuotaExceededError.
 function transactionDone(tx) {
   return new Promise((resolve, reject) => {
     tx.oncomplete = () => resolve();
-    tx.onerror = () => reject(tx.error);
     tx.onabort = () => reject(tx.error ?? new Error('IndexedDB transaction aborted'));
   });
 }
