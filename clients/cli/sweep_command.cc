@@ -239,7 +239,7 @@ int Sweep(const CliContext& context, const SweepOptions& options) {
     requirements.push_back(*std::move(requirement));
   }
   const bool promote = !options.promote.empty();
-  if (promote && (!registry::IsValidAliasName(options.alias) ||
+  if (promote && (!IsValidAliasName(options.alias) ||
                   options.alias == registry::kLatestAlias)) {
     std::cerr << "kiln sweep: --alias \"" << options.alias
               << "\" is not an alias one can move: [a-z][a-z0-9_-]{0,31}, not latest\n";

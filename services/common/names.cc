@@ -1,14 +1,16 @@
-#include "services/registry/registry_names.h"
+#include "services/common/names.h"
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "services/common/validation.h"
 
-namespace kiln::registry {
+namespace kiln {
 namespace {
 
 constexpr size_t kMaxPathBytes = 255;
+constexpr char kModelNameRule[] = "[a-z0-9][a-z0-9._-]{0,63}";
+constexpr char kAliasNameRule[] = "[a-z][a-z0-9_-]{0,31}";
 
 bool IsLowerOrDigit(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 
@@ -36,6 +38,18 @@ bool IsValidAliasName(absl::string_view name) {
       [](char c) { return IsLowerOrDigit(c) || c == '_' || c == '-'; });
 }
 
+absl::Status ValidateModelName(absl::string_view name, absl::string_view field) {
+  if (IsValidModelName(name)) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, " \"", absl::CEscape(name), "\" must match ", kModelNameRule));
+}
+
+absl::Status ValidateAliasName(absl::string_view name, absl::string_view field) {
+  if (IsValidAliasName(name)) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, " \"", absl::CEscape(name), "\" must match ", kAliasNameRule));
+}
+
 absl::Status ValidateFilePath(absl::string_view path) {
   auto refuse = [&](absl::string_view why) {
     return absl::InvalidArgumentError(absl::StrCat("file path \"", absl::CEscape(path), "\" ", why));
@@ -59,4 +73,4 @@ absl::Status ValidateFilePath(absl::string_view path) {
   return absl::OkStatus();
 }
 
-}  // namespace kiln::registry
+}  // namespace kiln

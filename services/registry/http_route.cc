@@ -108,20 +108,14 @@ absl::StatusOr<HttpRoute> ParseHttpRoute(absl::string_view path, bool web_root) 
     return route;
   }
   route.model = segments[1];
-  if (!IsValidModelName(route.model)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "model name \"", route.model, "\" must match [a-z0-9][a-z0-9._-]{0,63}"));
-  }
+  if (absl::Status valid = ValidateModelName(route.model); !valid.ok()) return valid;
   if (segments.size() == 2) {
     route.kind = HttpRoute::Kind::kModel;
     return route;
   }
   if (segments[2] == "aliases" && segments.size() == 5 && segments[4] == kManifestPath) {
     route.alias = segments[3];
-    if (!IsValidAliasName(route.alias)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "alias name \"", route.alias, "\" must match [a-z][a-z0-9_-]{0,31}"));
-    }
+    if (absl::Status valid = ValidateAliasName(route.alias); !valid.ok()) return valid;
     route.kind = HttpRoute::Kind::kAliasManifest;
     return route;
   }

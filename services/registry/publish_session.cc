@@ -32,10 +32,7 @@ absl::Status ValidateMetrics(const google::protobuf::Map<std::string, double>& m
 
 absl::Status PublishSession::Start(const kiln::v1::PublishHeader& header) {
   if (started_) return Invalid("the stream carries a second header; send exactly one, first");
-  if (!IsValidModelName(header.model())) {
-    return Invalid(absl::StrCat("model name \"", header.model(),
-                                "\" must match [a-z0-9][a-z0-9._-]{0,63}"));
-  }
+  if (absl::Status valid = ValidateModelName(header.model()); !valid.ok()) return valid;
   absl::StatusOr<Manifest> manifest = ParseManifest(header.manifest_json());
   if (!manifest.ok()) return manifest.status();
   int64_t total = static_cast<int64_t>(header.manifest_json().size());

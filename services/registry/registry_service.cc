@@ -22,17 +22,10 @@ grpc::Status InvalidArgument(const std::string& message) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
 }
 
-absl::Status ValidateModel(const std::string& model) {
-  if (IsValidModelName(model)) return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      absl::StrCat("model name \"", model, "\" must match [a-z0-9][a-z0-9._-]{0,63}"));
-}
+absl::Status ValidateModel(const std::string& model) { return ValidateModelName(model); }
 
 absl::Status ValidateAlias(const std::string& alias, bool allow_latest) {
-  if (!IsValidAliasName(alias)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("alias name \"", alias, "\" must match [a-z][a-z0-9_-]{0,31}"));
-  }
+  if (absl::Status valid = ValidateAliasName(alias); !valid.ok()) return valid;
   if (!allow_latest && alias == kLatestAlias) {
     return absl::InvalidArgumentError("alias \"latest\" moves by publishing only");
   }

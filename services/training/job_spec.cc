@@ -3,6 +3,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "services/common/names.h"
 #include "services/common/status.h"
 #include "services/common/validation.h"
 
@@ -86,16 +87,6 @@ absl::Status ValidateArchitecture(const kiln::v1::JobSpec& spec) {
 
 }  // namespace
 
-bool IsValidModelName(absl::string_view name) {
-  if (name.empty() || name.size() > 64) return false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    const char c = name[i];
-    const bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-    if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-'))) return false;
-  }
-  return true;
-}
-
 void ApplyDefaults(kiln::v1::JobSpec& spec, int default_max_attempts) {
   if (spec.model().empty()) spec.set_model("news");
   if (spec.topics().empty()) {
@@ -125,10 +116,7 @@ void ApplyDefaults(kiln::v1::JobSpec& spec, int default_max_attempts) {
 }
 
 absl::Status ValidateJobSpec(const kiln::v1::JobSpec& spec) {
-  if (!IsValidModelName(spec.model())) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "spec.model \"", spec.model(), "\" is not a model name: [a-z0-9][a-z0-9._-]{0,63}"));
-  }
+  if (absl::Status valid = ValidateModelName(spec.model(), "spec.model"); !valid.ok()) return valid;
   if (spec.topics_size() < 2 || spec.topics_size() > 100) {
     return absl::InvalidArgumentError(
         absl::StrCat("spec.topics has ", spec.topics_size(), " entries; allowed: 2..100"));

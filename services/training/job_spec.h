@@ -14,7 +14,4 @@ void ApplyDefaults(kiln::v1::JobSpec& spec, int default_max_attempts);
 // InvalidArgument naming the first bad field ("spec.epochs") and its range.
 absl::Status ValidateJobSpec(const kiln::v1::JobSpec& spec);
 
-// A model name: [a-z0-9][a-z0-9._-]{0,63}.
-bool IsValidModelName(absl::string_view name);
-
 }  // namespace kiln::training

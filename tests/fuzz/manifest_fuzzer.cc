@@ -25,7 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(manifest->files.size() <= static_cast<size_t>(kiln::registry::kMaxManifestFiles));
   std::set<std::string> paths;
   for (const kiln::v1::FileDigest& file : manifest->files) {
-    FUZZ_CHECK(kiln::registry::ValidateFilePath(file.path()).ok());
+    FUZZ_CHECK(kiln::ValidateFilePath(file.path()).ok());
     FUZZ_CHECK(file.path() != "manifest.json" && file.path() != "metrics.json" &&
                file.path() != "bundle.tar.gz");
     FUZZ_CHECK(paths.insert(file.path()).second);
