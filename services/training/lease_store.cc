@@ -24,13 +24,37 @@ std::string RandomId(const char* prefix) {
 
 double Seconds(absl::Duration duration) { return absl::ToDoubleSeconds(duration); }
 
+// training.leases.state, whose CHECK constraint lists the same names.
+enum class LeaseState { kActive, kCompleted, kFailed, kLost, kCancelled };
+
+const char* LeaseStateName(LeaseState state) {
+  switch (state) {
+    case LeaseState::kActive: return "active";
+    case LeaseState::kCompleted: return "completed";
+    case LeaseState::kFailed: return "failed";
+    case LeaseState::kLost: return "lost";
+    case LeaseState::kCancelled: return "cancelled";
+  }
+  return "unknown";
+}
+
+LeaseState ParseLeaseState(const pqxx::field& field) {
+  const std::string name = field.as<std::string>();
+  for (LeaseState state : {LeaseState::kActive, LeaseState::kCompleted, LeaseState::kFailed,
+                           LeaseState::kLost, LeaseState::kCancelled}) {
+    if (name == LeaseStateName(state)) return state;
+  }
+  // The column's CHECK admits no other name; an ended lease is the safe reading.
+  return LeaseState::kLost;
+}
+
 struct LeaseRow {
   std::string id;
   int64_t job_id = 0;
   int attempt = 0;
   int rank = 0;
   std::string worker_id;
-  std::string state;
+  LeaseState state = LeaseState::kLost;
 };
 
 // The lease with its job row locked, so that every change to a job and its
@@ -43,17 +67,17 @@ absl::StatusOr<LeaseRow> LockLease(pqxx::transaction_base& tx, const std::string
   if (rows.empty()) return absl::NotFoundError(absl::StrCat("no lease ", lease_id.substr(0, 64)));
   LeaseRow lease{rows[0][0].as<std::string>(), rows[0][1].as<int64_t>(), rows[0][2].as<int>(),
                  rows[0][3].as<int>(),         rows[0][4].as<std::string>(),
-                 rows[0][5].as<std::string>()};
+                 ParseLeaseState(rows[0][5])};
   tx.exec_params("SELECT 1 FROM training.jobs WHERE id = $1 FOR UPDATE", lease.job_id);
   // Re-read under the job lock: a concurrent cancel or reap may have won.
-  lease.state = tx.exec_params1("SELECT state FROM training.leases WHERE id = $1", lease_id)[0]
-                    .as<std::string>();
+  lease.state = ParseLeaseState(
+      tx.exec_params1("SELECT state FROM training.leases WHERE id = $1", lease_id)[0]);
   return lease;
 }
 
-kiln::v1::LeaseStatus StatusOf(const std::string& lease_state) {
-  if (lease_state == "active") return kiln::v1::LEASE_STATUS_ACTIVE;
-  if (lease_state == "cancelled") return kiln::v1::LEASE_STATUS_CANCELLED;
+kiln::v1::LeaseStatus StatusOf(LeaseState state) {
+  if (state == LeaseState::kActive) return kiln::v1::LEASE_STATUS_ACTIVE;
+  if (state == LeaseState::kCancelled) return kiln::v1::LEASE_STATUS_CANCELLED;
   return kiln::v1::LEASE_STATUS_LOST;
 }
 
@@ -260,7 +284,7 @@ absl::StatusOr<kiln::v1::HeartbeatResponse> LeaseStore::Heartbeat(const std::str
     const pqxx::result state =
         tx.exec_params("SELECT state FROM training.leases WHERE id = $1", lease_id);
     found = !state.empty();
-    if (found) response.set_status(StatusOf(state[0][0].as<std::string>()));
+    if (found) response.set_status(StatusOf(ParseLeaseState(state[0][0])));
     return absl::OkStatus();
   }));
   if (!found) return absl::NotFoundError(absl::StrCat("no lease ", lease_id.substr(0, 64)));
@@ -272,9 +296,9 @@ absl::StatusOr<std::string> LeaseStore::Rendezvous(const std::string& lease_id,
   std::string rank0_address;
   KILN_RETURN_IF_ERROR(db::RunInTransaction(pool_, [&](pqxx::work& tx) -> absl::Status {
     KILN_ASSIGN_OR_RETURN(LeaseRow lease, LockLease(tx, lease_id));
-    if (lease.state != "active") {
+    if (lease.state != LeaseState::kActive) {
       return absl::FailedPreconditionError(
-          absl::StrCat("lease ", lease_id, " is ", lease.state, ", not active"));
+          absl::StrCat("lease ", lease_id, " is ", LeaseStateName(lease.state), ", not active"));
     }
     if (!address.empty()) {
       if (lease.rank != 0) {
@@ -299,7 +323,7 @@ absl::StatusOr<kiln::v1::LeaseStatus> LeaseStore::AppendEvents(
   KILN_RETURN_IF_ERROR(db::RunInTransaction(pool_, [&](pqxx::work& tx) -> absl::Status {
     KILN_ASSIGN_OR_RETURN(LeaseRow lease, LockLease(tx, lease_id));
     status = StatusOf(lease.state);
-    if (lease.state != "active") {
+    if (lease.state != LeaseState::kActive) {
       // A worker back from a partition reports what it trained after its
       // lease lapsed; the job has moved on to another attempt, whose events
       // those would interleave with. (A finished attempt's last reports,
@@ -310,7 +334,7 @@ absl::StatusOr<kiln::v1::LeaseStatus> LeaseStore::AppendEvents(
       if (current != lease.attempt) return absl::OkStatus();
     }
     for (const kiln::v1::JobEvent& event : events) {
-      if (event.has_epoch_finished() && lease.state == "active") {
+      if (event.has_epoch_finished() && lease.state == LeaseState::kActive) {
         tx.exec_params(
             "UPDATE training.jobs SET epochs_done = $2, last_epoch = $3 "
             "WHERE id = $1 AND attempt = $4",
@@ -323,7 +347,7 @@ absl::StatusOr<kiln::v1::LeaseStatus> LeaseStore::AppendEvents(
       }
       AppendEvent(tx, lease.job_id, lease.attempt, event);
     }
-    if (lease.state == "active") {
+    if (lease.state == LeaseState::kActive) {
       tx.exec_params(
           "UPDATE training.leases SET expires_at = now() + make_interval(secs => $2) WHERE id = $1",
           lease_id, Seconds(settings_.lease_ttl));
@@ -344,9 +368,9 @@ absl::StatusOr<kiln::v1::Checkpoint> LeaseStore::SaveCheckpoint(const std::strin
     const pqxx::result rows = tx.exec_params(
         "SELECT job_id, rank, state FROM training.leases WHERE id = $1", lease_id);
     if (rows.empty()) return absl::NotFoundError(absl::StrCat("no lease ", lease_id.substr(0, 64)));
-    if (rows[0][2].as<std::string>() != "active") {
+    if (const LeaseState state = ParseLeaseState(rows[0][2]); state != LeaseState::kActive) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "lease ", lease_id, " is ", rows[0][2].as<std::string>(), "; the checkpoint is not kept"));
+          "lease ", lease_id, " is ", LeaseStateName(state), "; the checkpoint is not kept"));
     }
     if (rows[0][1].as<int>() != 0) return absl::InvalidArgumentError("only rank 0 saves checkpoints");
     job_id = rows[0][0].as<int64_t>();
@@ -412,7 +436,7 @@ absl::StatusOr<kiln::v1::Job> LeaseStore::CompleteLease(const std::string& lease
   kiln::v1::Job job;
   KILN_RETURN_IF_ERROR(db::RunInTransaction(pool_, [&](pqxx::work& tx) -> absl::Status {
     KILN_ASSIGN_OR_RETURN(LeaseRow lease, LockLease(tx, lease_id));
-    if (lease.state == "active") {
+    if (lease.state == LeaseState::kActive) {
       tx.exec_params(
           "UPDATE training.leases SET state = 'completed', ended_at = now() WHERE id = $1",
           lease_id);
@@ -440,7 +464,7 @@ absl::StatusOr<kiln::v1::Job> LeaseStore::FailLease(const std::string& lease_id,
   kiln::v1::Job job;
   KILN_RETURN_IF_ERROR(db::RunInTransaction(pool_, [&](pqxx::work& tx) -> absl::Status {
     KILN_ASSIGN_OR_RETURN(LeaseRow lease, LockLease(tx, lease_id));
-    if (lease.state == "active") {
+    if (lease.state == LeaseState::kActive) {
       tx.exec_params("UPDATE training.leases SET state = 'failed', ended_at = now() WHERE id = $1",
                      lease_id);
       kiln::v1::JobEvent event;
