@@ -388,16 +388,23 @@ std::string ReadSourceFile(const std::string& path) {
 
 // The package's code is Kiln's, the same files as in clients/ (K12, K13):
 // nothing of it is generated, and the text library comes along.
-TEST(NpmPackageTest, CarriesKilnsLibrariesAsTheyAreInTheRepository) {
+// The package of version `number` of "news", whose bundle holds stub
+// model.json, vocab.json and manifest.json plus `preprocess` (the file name
+// that tells format 2 from format 1).
+absl::StatusOr<std::string> StubPackage(int64_t number, const std::string& preprocess) {
   auto shared = [](std::string bytes) { return std::make_shared<const std::string>(std::move(bytes)); };
   const std::vector<ArchiveFile> files = {{"model.json", shared("{}")},
                                           {"vocab.json", shared("[]")},
-                                          {"preprocess.json", shared("{}")},
+                                          {preprocess, shared("{}")},
                                           {"manifest.json", shared("{}")}};
   kiln::v1::ModelVersion version;
   version.set_model("news");
-  version.set_version(3);
-  absl::StatusOr<std::string> package = MakeNpmPackage(version, files);
+  version.set_version(number);
+  return MakeNpmPackage(version, files);
+}
+
+TEST(NpmPackageTest, CarriesKilnsLibrariesAsTheyAreInTheRepository) {
+  absl::StatusOr<std::string> package = StubPackage(3, "preprocess.json");
   ASSERT_TRUE(package.ok()) << package.status();
   const std::map<std::string, std::string> entries = TarGzEntries(*package);
   for (const auto& [entry, source] : {std::pair{"index.js", "clients/npm/index.js"},
@@ -414,15 +421,7 @@ TEST(NpmPackageTest, CarriesKilnsLibrariesAsTheyAreInTheRepository) {
 }
 
 TEST(NpmPackageTest, RefusesAFormat1Bundle) {
-  auto shared = [](std::string bytes) { return std::make_shared<const std::string>(std::move(bytes)); };
-  const std::vector<ArchiveFile> files = {{"model.json", shared("{}")},
-                                          {"vocab.json", shared("[]")},
-                                          {"preprocess.js", shared("var KilnPreprocess;")},
-                                          {"manifest.json", shared("{}")}};
-  kiln::v1::ModelVersion version;
-  version.set_model("news");
-  version.set_version(1);
-  absl::StatusOr<std::string> package = MakeNpmPackage(version, files);
+  absl::StatusOr<std::string> package = StubPackage(1, "preprocess.js");
   EXPECT_EQ(package.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(package.status().message().find("format 1"), std::string::npos) << package.status();
 }
